@@ -1,0 +1,130 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tffnoise.algorithms.problem import prepare
+from tffnoise.algorithms.stacked import StackedEngine
+from tffnoise.config import load_config
+from tffnoise.errors import UserError
+from tffnoise.noise.context import step_key
+from tffnoise.noise.layers import AdditiveNoise, SeededDropout
+from tffnoise.noise.weights import perturb
+
+TINY = ["data.clients=3", "data.examples_per_client=20", "model.hidden=[8]", "training.batch_size=5",
+        "training.sync_period=2", "training.rounds=3", "experiment.repeats=2"]
+
+
+def run(overrides, rounds=None):
+    cfg = load_config(None, TINY + overrides)
+    p = prepare(cfg, [0, 1])
+    eng = StackedEngine(p)
+    hist = [eng.run_round() for _ in range(rounds or p.rounds)]
+    return eng, hist
+
+
+def weights(eng):
+    return [w.numpy() for w in eng.eval_params()]
+
+
+def test_level_zero_reproduces_clean_run_exactly():
+    clean, _ = run([])
+    for mech in ("weights", "gradient", "hidden", "input", "label"):
+        zero, _ = run([f"noise.{mech}.level=0.0"])
+        for a, b in zip(weights(clean), weights(zero)):
+            assert np.array_equal(a, b), mech
+
+
+@pytest.mark.parametrize("mech", ["weights", "gradient", "hidden", "input", "label"])
+def test_each_mechanism_changes_training(mech):
+    clean, _ = run([])
+    noisy, hist = run([f"noise.{mech}.level=0.3"])
+    assert all(h["finite"].all() for h in hist)
+    assert not np.allclose(weights(clean)[0], weights(noisy)[0])
+
+
+@pytest.mark.parametrize("protocol", ["periodic-averaging", "serial", "no-sync", "fedavg"])
+def test_protocols_run_and_evaluate(protocol):
+    extra = ["training.clients_per_round=2", "training.server_momentum=0.5"] if protocol == "fedavg" else []
+    eng, hist = run([f"training.protocol={protocol}", "noise.weights.level=0.5"] + extra)
+    ev = eng.evaluate("test")
+    assert ev["test_accuracy"].shape == (2,) and np.all((0 <= ev["test_accuracy"]) & (ev["test_accuracy"] <= 1))
+    if protocol == "no-sync":
+        assert "test_accuracy_mean_learner" in ev
+    if protocol == "periodic-averaging":  # after a sync every learner holds the average
+        w = eng.params[0].numpy().reshape(2, 3, -1)
+        assert np.allclose(w[:, 0], w[:, 1]) and np.allclose(w[:, 0], w[:, 2])
+
+
+def test_repeats_are_independent_of_their_cellmates():
+    cfg = load_config(None, TINY + ["noise.weights.level=0.5", "noise.hidden.level=0.2"])
+    both = StackedEngine(prepare(cfg, [0, 1]))
+    alone = StackedEngine(prepare(cfg, [1]))
+    for _ in range(3):
+        both.run_round()
+        alone.run_round()
+    for a, b in zip(both.eval_params(), alone.eval_params()):
+        np.testing.assert_allclose(a.numpy()[1], b.numpy()[0], rtol=1e-6, atol=1e-6)
+
+
+def test_state_split_join_resumes_identically():
+    cfg = load_config(None, TINY + ["noise.weights.level=0.5", "training.protocol=fedavg", "training.server_momentum=0.9"])
+    ref = StackedEngine(prepare(cfg, [0, 1]))
+    for _ in range(3):
+        ref.run_round()
+    first = StackedEngine(prepare(cfg, [0, 1]))
+    first.run_round()
+    states = first.split_states(first.get_state())
+    resumed = StackedEngine(prepare(cfg, [0, 1]))
+    resumed.set_state(resumed.join_states(states))
+    resumed.run_round()
+    resumed.run_round()
+    for a, b in zip(ref.eval_params(), resumed.eval_params()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_noise_at_init_only_touches_round_one():
+    cfg = load_config(None, TINY + ["noise.weights.level=1.0", "noise.weights.schedule=init"])
+    p = prepare(cfg, [0])
+    mech = p.mechanisms[0]
+    params = [tf.zeros([3, 4])]
+    keys = tf.constant([1, 2, 3], tf.int64)
+    assert np.any(mech.on_round_start(params, keys, tf.constant(1, tf.int64))[0].numpy())
+    assert not np.any(mech.on_round_start(params, keys, tf.constant(2, tf.int64))[0].numpy())
+
+
+def test_weight_noise_independent_per_learner_and_variable():
+    keys = tf.constant([11, 12], tf.int64)
+    out = perturb([tf.zeros([2, 500]), tf.zeros([2, 500])], keys, tf.constant(1.0), "gaussian")
+    a, b = out[0].numpy(), out[1].numpy()
+    assert abs(np.corrcoef(a[0], a[1])[0, 1]) < 0.15 and abs(np.corrcoef(a[0], b[0])[0, 1]) < 0.15
+    again = perturb([tf.zeros([2, 500]), tf.zeros([2, 500])], keys, tf.constant(1.0), "gaussian")
+    assert np.array_equal(a, again[0].numpy())
+
+
+def test_noise_layers_inactive_at_inference_and_configurable():
+    layer = AdditiveNoise("uniform", 0.5, seed=3)
+    x = tf.ones([4, 6])
+    assert np.array_equal(layer(x, training=False).numpy(), x.numpy())
+    with step_key(tf.constant(7, tf.int64)):
+        y1 = layer(x, training=True).numpy()
+        y2 = layer(x, training=True).numpy()
+    assert np.array_equal(y1, y2) and not np.array_equal(y1, x.numpy())
+    other = AdditiveNoise("uniform", 0.5, seed=4)
+    with step_key(tf.constant(7, tf.int64)):
+        assert not np.array_equal(other(x, training=True).numpy(), y1)  # own seed per layer
+    assert AdditiveNoise.from_config(layer.get_config()).get_config() == layer.get_config()
+    with pytest.raises(ValueError, match="level"):
+        AdditiveNoise("uniform", -1.0)
+    with pytest.raises(ValueError, match="distribution"):
+        AdditiveNoise("cauchy", 1.0)
+    drop = SeededDropout(0.5, seed=1)
+    assert np.array_equal(drop(x, training=False).numpy(), x.numpy())
+
+
+def test_stacked_engine_refuses_cnn_with_a_pointer_to_tff():
+    from tffnoise.algorithms.forward import stack_plan
+    from tffnoise.models.builders import build_model
+
+    cfg = load_config(None, ["model.architecture=cnn-small", "model.width=0.05"])
+    with pytest.raises(UserError, match='engine = "tff"'):
+        stack_plan(build_model(cfg.model, (32, 32, 3), 10))

@@ -1,0 +1,5 @@
+import sys
+
+from tffnoise.cli import main
+
+sys.exit(main())

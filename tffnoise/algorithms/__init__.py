@@ -1,0 +1,1 @@
+"""Training algorithms: the prepared problem, the stacked engine and the TFF engine."""

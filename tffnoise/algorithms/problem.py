@@ -1,0 +1,152 @@
+"""Everything a run needs before the first step, computed once and identically for both engines:
+data per repeat and learner, the test and validation sets, initial weights, data order and keys."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tffnoise.algorithms import keys as keylib
+from tffnoise.config.schema import Config
+from tffnoise.errors import ConfigError
+
+
+@dataclass
+class Problem:
+    cfg: Config
+    repeats: list[int]
+    dataset_name: str
+    synthetic: bool
+    num_classes: int
+    regression: bool
+    loss_kind: str
+    input_shape: tuple
+    learners: int                    # M (1 for serial)
+    x_clients: np.ndarray            # [R, M, n, ...] float32
+    y_clients: np.ndarray            # [R, M, n]
+    x_test: np.ndarray               # [N, ...]
+    y_test: np.ndarray
+    x_val: np.ndarray | None         # [R, Nv, ...] (each repeat's carved-out validation examples)
+    y_val: np.ndarray | None
+    member_ids: np.ndarray           # [R, M, n] dataset ids of each learner's training examples
+    test_ids: np.ndarray
+    rounds: int
+    steps_per_round: int
+    order: np.ndarray                # [R, M, rounds*b, B] indices into each learner's n examples
+    learner_keys: np.ndarray         # [R, M] int64
+    init_weights: list               # per Keras weight: [R, ...]
+    model_fn: object                 # (seed) -> Keras model with the run's noise layers
+    mechanisms: list = field(default_factory=list)
+    description: str = ""
+
+    @property
+    def examples_per_round(self) -> int:
+        return self.learners * self.steps_per_round * self.cfg.training.batch_size
+
+
+def _targets(y: np.ndarray, cfg: Config, num_classes: int) -> np.ndarray:
+    if cfg.data.targets == "pm1":
+        if num_classes != 2:
+            raise ConfigError("data.targets", "pm1", f"'labels' (pm1 needs 2 classes; this data has {num_classes})")
+        return np.where(y > 0, 1.0, -1.0).astype(np.float32)
+    return y.astype(np.int32)
+
+
+def batch_order(n: int, steps: int, batch: int, seed_parts: list[int]) -> np.ndarray:
+    """[steps, batch] example indices: a fresh permutation every epoch, batches never straddle epochs
+    (the last partial batch of an epoch is dropped, as a fixed-shape batch requires)."""
+    if batch > n:
+        raise ConfigError("training.batch_size", batch, f"at most the examples per learner ({n})")
+    per_epoch = n // batch
+    rng = np.random.default_rng(seed_parts)
+    epochs = math.ceil(steps / per_epoch)
+    perms = [rng.permutation(n)[: per_epoch * batch].reshape(per_epoch, batch) for _ in range(epochs)]
+    return np.concatenate(perms)[:steps]
+
+
+def load_data(cfg: Config, seed: int = 0):
+    from tffnoise.data import load_dataset
+
+    src = cfg.data.source
+    if ":" in src:
+        from tffnoise.data.plugin import load_plugin_dataset
+
+        return load_plugin_dataset(src, cfg, seed)
+    need = (cfg.data.examples_per_client or 0) * cfg.data.clients
+    train_limit = None
+    if need:
+        train_limit = int(math.ceil(need / max(1e-9, 1.0 - cfg.data.validation_fraction))) if cfg.data.validation_fraction else need
+    return load_dataset(src, cfg.data.path or None, synthetic=cfg.data.synthetic,
+                        train_limit=train_limit if src == "susy" else None,
+                        test_limit=cfg.data.test_examples or None, seed=seed)
+
+
+def prepare(cfg: Config, repeats: list[int], dataset=None) -> Problem:
+    from tffnoise.algorithms.losses import resolve
+    from tffnoise.data import partition
+    from tffnoise.models.builders import build_model
+    from tffnoise.noise.registry import build as build_mechanisms
+
+    ds = dataset if dataset is not None else load_data(cfg, cfg.experiment.seed)
+    regression = cfg.data.targets == "pm1"
+    x_train = ds.x_train.astype(np.float32)
+    x_test = ds.x_test.astype(np.float32)
+    if cfg.data.test_examples:
+        x_test, y_test_raw, test_ids = x_test[: cfg.data.test_examples], ds.y_test[: cfg.data.test_examples], ds.test_ids[: cfg.data.test_examples]
+    else:
+        y_test_raw, test_ids = ds.y_test, ds.test_ids
+    if cfg.data.standardize:
+        mu = x_train.mean(axis=0, keepdims=True)
+        sd = x_train.std(axis=0, keepdims=True) + 1e-8
+        x_train, x_test = (x_train - mu) / sd, (x_test - mu) / sd
+    y_train = _targets(ds.y_train, cfg, ds.num_classes)
+    y_test = _targets(y_test_raw, cfg, ds.num_classes)
+
+    t = cfg.training
+    m = cfg.data.clients
+    serial = t.protocol == "serial"
+    xs, ys, ids, xv, yv, orders = [], [], [], [], [], []
+    per_client = cfg.data.examples_per_client or None
+    rounds = None
+    for r in repeats:
+        parts = partition(ds.y_train, m, per_client, cfg.data.partition, alpha=cfg.data.alpha,
+                          shards_per_client=cfg.data.shards_per_client, seed=keylib.run_key(cfg.experiment.seed, r) & 0x7FFFFFFF)
+        n = min(len(p) for p in parts)
+        parts = [p[:n] for p in parts]
+        nv = int(round(n * cfg.data.validation_fraction))
+        train_parts = [p[: n - nv] for p in parts]
+        if nv:
+            val_idx = np.concatenate([p[n - nv:] for p in parts])
+            xv.append(x_train[val_idx])
+            yv.append(y_train[val_idx])
+        if serial:
+            train_parts = [np.concatenate(train_parts)]
+        n_local = len(train_parts[0])
+        if rounds is None:
+            rounds = t.rounds or max(1, math.ceil(t.epochs * (n_local // t.batch_size) / t.sync_period))
+        steps_needed = rounds * t.sync_period
+        xs.append(np.stack([x_train[p] for p in train_parts]))
+        ys.append(np.stack([y_train[p] for p in train_parts]))
+        ids.append(np.stack([ds.train_ids[p] for p in train_parts]))
+        orders.append(np.stack([batch_order(n_local, steps_needed, t.batch_size,
+                                            keylib.numpy_seed(cfg.experiment.seed, r, 1, i))
+                                for i in range(len(train_parts))]))
+    learners = 1 if serial else m
+    mechanisms = build_mechanisms(cfg.noise)
+    input_shape = tuple(x_train.shape[1:])
+
+    def model_fn(seed: int):
+        return build_model(cfg.model, input_shape, ds.num_classes, mechanisms, seed)
+
+    inits = [model_fn(keylib.run_key(cfg.experiment.seed, r) & 0x7FFFFFFF).get_weights() for r in repeats]
+    init_weights = [np.stack([w[j] for w in inits]) for j in range(len(inits[0]))]
+    return Problem(
+        cfg=cfg, repeats=list(repeats), dataset_name=ds.name, synthetic=bool(ds.synthetic),
+        num_classes=ds.num_classes, regression=regression, loss_kind=resolve(t.loss, cfg.model.output),
+        input_shape=input_shape, learners=learners, x_clients=np.stack(xs), y_clients=np.stack(ys),
+        x_test=x_test, y_test=y_test, x_val=np.stack(xv) if xv else None, y_val=np.stack(yv) if yv else None,
+        member_ids=np.stack(ids), test_ids=np.asarray(test_ids), rounds=rounds, steps_per_round=t.sync_period,
+        order=np.stack(orders), learner_keys=keylib.learner_keys(cfg.experiment.seed, repeats, learners),
+        init_weights=init_weights, model_fn=model_fn, mechanisms=mechanisms, description=ds.description,
+    )

@@ -1,0 +1,247 @@
+"""The stacked engine: Algorithm 1 and its baselines with every learner of every repeat as one leading
+tensor axis, so one round of K = repeats × learners models is a handful of batched ops.
+
+Semantics match the TFF engine exactly (same data order, keys, noise, loss); tests check it.
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from tffnoise.algorithms import keys as keylib
+from tffnoise.algorithms import losses
+from tffnoise.algorithms.forward import forward, forward_shared, stack_plan
+from tffnoise.algorithms.problem import Problem
+
+EVAL_CHUNK = 8192
+
+
+def client_selection(problem: Problem) -> np.ndarray:
+    """[rounds, R, M] 0/1: which learners count at each round's aggregation (fedavg sampling)."""
+    t, cfg = problem.cfg.training, problem.cfg
+    R, M = len(problem.repeats), problem.learners
+    sel = np.ones((problem.rounds, R, M), np.float32)
+    if t.protocol == "fedavg" and t.clients_per_round and t.clients_per_round < M:
+        sel[:] = 0
+        for ri, r in enumerate(problem.repeats):
+            rng = np.random.default_rng(keylib.numpy_seed(cfg.experiment.seed, r, 2))
+            for k in range(problem.rounds):
+                sel[k, ri, rng.choice(M, t.clients_per_round, replace=False)] = 1
+    return sel
+
+
+def nosync_pick(problem: Problem) -> np.ndarray:
+    """The learner paper 1 reports for no-sync: one chosen at random per repeat (seeded)."""
+    return np.array([np.random.default_rng(keylib.numpy_seed(problem.cfg.experiment.seed, r, 3)).integers(problem.learners)
+                     for r in problem.repeats])
+
+
+class StackedEngine:
+    name = "stacked"
+
+    def __init__(self, problem: Problem):
+        self.p = problem
+        cfg = problem.cfg
+        self.R, self.M = len(problem.repeats), problem.learners
+        self.K = self.R * self.M
+        self.plan = stack_plan(problem.model_fn(0))
+        K, R, M = self.K, self.R, self.M
+        xs = problem.x_clients
+        self.x = tf.constant(xs.reshape((K,) + xs.shape[2:]))
+        self.y = tf.constant(problem.y_clients.reshape((K,) + problem.y_clients.shape[2:]))
+        order = problem.order
+        self.order = tf.constant(order.reshape((K,) + order.shape[2:]).astype(np.int32))
+        self.keys = tf.constant(problem.learner_keys.reshape(K))
+        self.selection = tf.constant(client_selection(problem))
+        self.protocol = cfg.training.protocol
+        self.params = [tf.Variable(np.repeat(w, M, axis=0), name=f"w{j}") for j, w in enumerate(problem.init_weights)]
+        self.server = [tf.Variable(w, name=f"s{j}") for j, w in enumerate(problem.init_weights)]
+        self.momentum = [tf.Variable(np.zeros_like(w), name=f"m{j}") for j, w in enumerate(problem.init_weights)]
+        self.cum_loss = tf.Variable(np.zeros(K, np.float32))
+        self.round = 0
+        self._round_fn = tf.function(self._round)
+        self._eval_fn = tf.function(self._eval_chunk)
+
+    # --- training -------------------------------------------------------------------------------
+    def _round(self, t):
+        p, cfg = self.p, self.p.cfg
+        tr = cfg.training
+        b, lr, C = p.steps_per_round, tr.learning_rate, p.num_classes
+        K, R, M = self.K, self.R, self.M
+        t = tf.cast(t, tf.int64)
+        params = [v.read_value() for v in self.params]
+        for mech in p.mechanisms:
+            params = mech.on_round_start(params, self.keys, t)
+        loss_acc = tf.zeros([K])
+        corr_acc = tf.zeros([K])
+        cum = tf.zeros([K])
+        for s in tf.range(b, dtype=tf.int64):
+            g = (t - 1) * b + s + 1
+            idx = tf.gather(self.order, g - 1, axis=1)
+            x = tf.gather(self.x, idx, batch_dims=1)
+            y_true = tf.gather(self.y, idx, batch_dims=1)
+            y = y_true
+            for mech in p.mechanisms:
+                y = mech.on_labels(y, self.keys, g, 0 if p.regression else C)
+            p_eval = params
+            for mech in p.mechanisms:
+                p_eval = mech.on_step_params(p_eval, self.keys, g)
+            sk = keylib.step_keys(self.keys, g)
+            with tf.GradientTape() as tape:
+                tape.watch(p_eval)
+                out = forward(self.plan, p_eval, x, sk, True)
+                pe = losses.per_example(p.loss_kind, out, y)
+                bl = losses.batch_loss(p.loss_kind, pe)
+                total = tf.reduce_sum(bl)
+            grads = tape.gradient(total, p_eval)
+            for mech in p.mechanisms:
+                grads = mech.on_gradients(grads, self.keys, g)
+            params = [w - lr * gr for w, gr in zip(p_eval, grads)]
+            loss_acc += tf.reduce_mean(pe, -1)
+            corr_acc += tf.reduce_mean(losses.correct(out, y_true, p.regression), -1)
+            cum += bl
+        params = self._sync(params, t)
+        for v, w in zip(self.params, params):
+            v.assign(w)
+        self.cum_loss.assign_add(cum)
+        per_repeat = lambda a: tf.reduce_mean(tf.reshape(a, [R, M]), 1)  # noqa: E731
+        finite = tf.reduce_all(tf.reshape(tf.math.is_finite(loss_acc), [R, M]), 1)
+        for w in params:
+            finite &= tf.reduce_all(tf.reshape(tf.math.is_finite(w), [R, -1]), 1)
+        return {"train_loss": per_repeat(loss_acc) / tf.cast(b, tf.float32),
+                "train_accuracy": per_repeat(corr_acc) / tf.cast(b, tf.float32),
+                "cumulative_train_loss": per_repeat(self.cum_loss), "finite": finite}
+
+    def _sync(self, params, t):
+        R, M = self.R, self.M
+        if self.protocol in ("serial", "no-sync"):
+            return params
+        tr = self.p.cfg.training
+        sel = tf.gather(self.selection, t - 1)  # [R, M]
+        count = tf.reduce_sum(sel, 1)
+        out = []
+        for j, w in enumerate(params):
+            shape = tf.shape(w)[1:]
+            wr = tf.reshape(w, tf.concat([[R, M], shape], 0))
+            selb = tf.reshape(sel, tf.concat([[R, M], tf.ones_like(shape)], 0))
+            mean = tf.reduce_sum(wr * selb, 1) / tf.reshape(count, tf.concat([[R], tf.ones_like(shape)], 0))
+            if self.protocol == "fedavg":
+                delta = mean - self.server[j]
+                mom = tr.server_momentum * self.momentum[j] + delta
+                self.momentum[j].assign(mom)
+                new = self.server[j] + tr.server_learning_rate * mom
+            else:
+                new = mean
+            self.server[j].assign(new)
+            out.append(tf.reshape(tf.repeat(new[:, None], M, axis=1), tf.shape(w)))
+        return out
+
+    def run_round(self) -> dict:
+        self.round += 1
+        out = self._round_fn(tf.constant(self.round, tf.int64))
+        return {k: v.numpy() for k, v in out.items()}
+
+    # --- evaluation -----------------------------------------------------------------------------
+    def _eval_chunk(self, params, x, y):
+        out = forward_shared(self.plan, params, x)
+        pe = losses.per_example(self.p.loss_kind, out, y)
+        return tf.reduce_sum(pe, -1), tf.reduce_sum(losses.correct(out, y, self.p.regression), -1)
+
+    def _evaluate_models(self, params, x, y) -> tuple[np.ndarray, np.ndarray]:
+        n = len(x)
+        loss = np.zeros(params[0].shape[0])
+        corr = np.zeros(params[0].shape[0])
+        for i in range(0, n, EVAL_CHUNK):
+            l, c = self._eval_fn(params, tf.constant(x[i:i + EVAL_CHUNK]), tf.constant(y[i:i + EVAL_CHUNK]))
+            loss += l.numpy()
+            corr += c.numpy()
+        return loss / n, corr / n
+
+    def eval_params(self) -> list:
+        """One model per repeat: the averaged model (PA/fedavg), the serial model; no-sync: all learners."""
+        if self.protocol in ("periodic-averaging", "fedavg"):
+            return [v.read_value() for v in self.server]
+        return [v.read_value() for v in self.params]
+
+    def evaluate(self, split: str = "test") -> dict:
+        p = self.p
+        if split == "test":
+            x, y = p.x_test, p.y_test
+            loss, acc = self._evaluate_models(self.eval_params(), x, y)
+            return self._per_repeat(loss, acc, "test")
+        if p.x_val is None:
+            return {}
+        loss_r, acc_r = [], []
+        params = self.eval_params()
+        per = params[0].shape[0] // self.R
+        for ri in range(self.R):
+            sub = [w[ri * per:(ri + 1) * per] for w in params]
+            l, a = self._evaluate_models(sub, p.x_val[ri], p.y_val[ri])
+            loss_r.append(l)
+            acc_r.append(a)
+        return self._per_repeat(np.concatenate(loss_r), np.concatenate(acc_r), "val")
+
+    def _per_repeat(self, loss, acc, prefix) -> dict:
+        if self.protocol == "no-sync":
+            loss, acc = loss.reshape(self.R, self.M), acc.reshape(self.R, self.M)
+            pick = nosync_pick(self.p)
+            rows = np.arange(self.R)
+            return {f"{prefix}_loss": loss[rows, pick], f"{prefix}_accuracy": acc[rows, pick],
+                    f"{prefix}_accuracy_mean_learner": acc.mean(1), f"{prefix}_loss_mean_learner": loss.mean(1)}
+        return {f"{prefix}_loss": loss, f"{prefix}_accuracy": acc}
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """[R, N, out] outputs of each repeat's evaluated model (for membership inference)."""
+        params = self.eval_params()
+        outs = [forward_shared(self.plan, params, tf.constant(x[i:i + EVAL_CHUNK])).numpy()
+                for i in range(0, len(x), EVAL_CHUNK)]
+        out = np.concatenate(outs, axis=1)
+        if self.protocol == "no-sync":
+            out = out.reshape((self.R, self.M) + out.shape[1:])[np.arange(self.R), nosync_pick(self.p)]
+        return out
+
+    # --- state ----------------------------------------------------------------------------------
+    def final_weights(self, ri: int) -> list[np.ndarray]:
+        """Keras-ordered weights of repeat ri's evaluated model."""
+        params = self.eval_params()
+        per = params[0].shape[0] // self.R
+        idx = ri * per + (int(nosync_pick(self.p)[ri]) if self.protocol == "no-sync" else 0)
+        return [w[idx].numpy() for w in params]
+
+    def get_state(self) -> dict:
+        st = {"round": np.array(self.round), "cum_loss": self.cum_loss.numpy()}
+        for name, vs in (("params", self.params), ("server", self.server), ("momentum", self.momentum)):
+            for j, v in enumerate(vs):
+                st[f"{name}_{j}"] = v.numpy()
+        return st
+
+    def set_state(self, st: dict) -> None:
+        self.round = int(st["round"])
+        self.cum_loss.assign(st["cum_loss"])
+        for name, vs in (("params", self.params), ("server", self.server), ("momentum", self.momentum)):
+            for j, v in enumerate(vs):
+                v.assign(st[f"{name}_{j}"])
+
+    def split_states(self, st: dict) -> list[dict]:
+        """One checkpoint per repeat, so each run resumes on its own."""
+        M = self.M
+        out = []
+        for ri in range(self.R):
+            d = {"round": st["round"]}
+            for k, v in st.items():
+                if k.startswith(("params_", "cum_loss")):
+                    d[k] = v[ri * M:(ri + 1) * M]
+                elif k.startswith(("server_", "momentum_")):
+                    d[k] = v[ri:ri + 1]
+            out.append(d)
+        return out
+
+    def join_states(self, states: list[dict]) -> dict:
+        rounds = {int(s["round"]) for s in states}
+        if len(rounds) != 1:
+            raise ValueError(f"checkpoints at different rounds {sorted(rounds)} cannot resume as one cell")
+        out = {"round": states[0]["round"]}
+        for k in states[0]:
+            if k != "round":
+                out[k] = np.concatenate([s[k] for s in states])
+        return out

@@ -1,0 +1,61 @@
+"""A sweep is cases × grid × repeats; each (setting, repeat) is one run with a stable id."""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+
+from tffnoise.config.load import apply_overrides
+from tffnoise.config.schema import Config
+from tffnoise.config.validate import config_from_dict
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    run_id: str
+    setting_id: str
+    repeat: int
+    config: Config          # the resolved setting (sweep removed)
+    overrides: tuple        # the (key, value) pairs that made this setting, for labels
+
+
+def canonical(data) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def setting_id(cfg: Config) -> str:
+    """Hash of everything that changes results; output location and repeat count do not."""
+    d = cfg.to_dict()
+    d.pop("out", None)
+    d.pop("sweep", None)
+    d["experiment"].pop("repeats", None)
+    d["experiment"].pop("name", None)
+    d.pop("execution", None)  # where TFF runs does not change the numbers
+    return hashlib.sha256(canonical(d).encode()).hexdigest()[:12]
+
+
+def run_id(sid: str, repeat: int) -> str:
+    return hashlib.sha256(f"{sid}/{repeat}".encode()).hexdigest()[:12]
+
+
+def expand(base: dict) -> list[RunSpec]:
+    """Validate the base, then every setting; the error of the first bad one names its field."""
+    cfg = config_from_dict(base)
+    body = {k: v for k, v in base.items() if k != "sweep"}
+    cases = cfg.sweep.cases or [{}]
+    keys = list(cfg.sweep.grid)
+    combos = list(itertools.product(*(cfg.sweep.grid[k] for k in keys))) or [()]
+    runs: list[RunSpec] = []
+    seen = set()
+    for case in cases:
+        for combo in combos:
+            pairs = tuple(case.items()) + tuple(zip(keys, combo))
+            setting = config_from_dict(apply_overrides(body, pairs))
+            sid = setting_id(setting)
+            if sid in seen:
+                continue
+            seen.add(sid)
+            for rep in range(setting.experiment.repeats):
+                runs.append(RunSpec(run_id(sid, rep), sid, rep, setting, pairs))
+    return runs

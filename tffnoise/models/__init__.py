@@ -1,0 +1,1 @@
+"""Model builders: the papers' architectures as plain Keras functions (see builders.py)."""

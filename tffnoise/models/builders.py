@@ -1,0 +1,125 @@
+"""The papers' architectures as Sequential Keras models (TFF's from_keras_model and the stacked engine
+both read Sequential/functional models).
+
+Initializers are seeded from (experiment seed, repeat, layer) so repeats differ only by seed; every
+noise layer gets its own seed (paper 2: uncorrelated noise layers).
+"""
+from __future__ import annotations
+
+import importlib
+
+import tensorflow as tf
+
+from tffnoise.errors import ConfigError, UserError
+from tffnoise.noise.layers import AdditiveNoise, SeededDropout
+
+# Paper 2's three CNNs: (conv filters per block, dense widths); parameter counts at width 1 are
+# listed in docs (about 2.4M, 22M and 43M).
+CNN_SPECS = {
+    "cnn-small": ([64, 128, 256], [512]),
+    "cnn-medium": ([128, 256, 512, 1024], [2048]),
+    "cnn-large": ([128, 256, 512, 1024, 2048], [2048, 1024]),
+}
+
+
+class _Seeds:
+    def __init__(self, seed: int):
+        self.seed, self.n = int(seed), 0
+
+    def next(self) -> int:
+        self.n += 1
+        return (self.seed * 1_000_003 + self.n * 7919) % (2**31 - 1)
+
+
+def _noise_kwargs(mechanisms, name):
+    for m in mechanisms:
+        if m.name == name:
+            return m.layer_kwargs()
+    return None
+
+
+def build_model(model_cfg, input_shape, num_classes: int, mechanisms=(), seed: int = 0) -> tf.keras.Model:
+    if model_cfg.builder:
+        return build_plugin(model_cfg.builder, input_shape, num_classes, seed)
+    seeds = _Seeds(seed)
+    inp = _noise_kwargs(mechanisms, "input")
+    hid = _noise_kwargs(mechanisms, "hidden")
+    out_units = num_classes if model_cfg.output == "softmax" else 1
+    out_act = "softmax" if model_cfg.output == "softmax" else "linear"
+    layers = [tf.keras.Input(shape=tuple(input_shape))]
+    layer_id = 0
+
+    def noise(kwargs):
+        nonlocal layer_id
+        layer_id += 1
+        return AdditiveNoise(**kwargs, seed=layer_id, name=f"{kwargs['stream']}_noise_{layer_id}")
+
+    if inp:
+        layers.append(noise(inp))
+    arch = model_cfg.architecture
+    if arch in ("mlp", "linear"):
+        if len(input_shape) > 1:
+            layers.append(tf.keras.layers.Flatten())
+        widths = list(model_cfg.hidden) if arch == "mlp" else []
+        for i, w in enumerate(widths):
+            layers.append(tf.keras.layers.Dense(w, activation=model_cfg.activation, name=f"dense_{i}",
+                                                kernel_initializer=tf.keras.initializers.GlorotUniform(seeds.next())))
+            if hid:
+                layers.append(noise(hid))
+            if model_cfg.dropout > 0:
+                layer_id += 1
+                layers.append(SeededDropout(model_cfg.dropout, seed=layer_id, name=f"dropout_{layer_id}"))
+    elif arch in CNN_SPECS:
+        if len(input_shape) != 3:
+            raise ConfigError("model.architecture", arch, "mlp or linear for non-image data")
+        filters, dense = CNN_SPECS[arch]
+        for i, f in enumerate(filters):
+            # Paper 2's block: noise layer -> batch norm -> conv.
+            if hid:
+                layers.append(noise(hid))
+            layers.append(tf.keras.layers.BatchNormalization(name=f"bn_{i}"))
+            layers.append(tf.keras.layers.Conv2D(max(1, int(f * model_cfg.width)), 3, padding="same", activation="relu",
+                                                 kernel_initializer=tf.keras.initializers.GlorotUniform(seeds.next()),
+                                                 name=f"conv_{i}"))
+            if i < 4:
+                layers.append(tf.keras.layers.MaxPooling2D(2, name=f"pool_{i}"))
+        layers.append(tf.keras.layers.Flatten())
+        for j, w in enumerate(dense):
+            if hid:
+                layers.append(noise(hid))
+            layers.append(tf.keras.layers.Dense(max(1, int(w * model_cfg.width)), activation="relu", name=f"fc_{j}",
+                                                kernel_initializer=tf.keras.initializers.GlorotUniform(seeds.next())))
+            if model_cfg.dropout > 0:
+                layer_id += 1
+                layers.append(SeededDropout(model_cfg.dropout, seed=layer_id, name=f"dropout_{layer_id}"))
+    else:
+        raise ConfigError("model.architecture", arch, "one of mlp, linear, " + ", ".join(CNN_SPECS))
+    layers.append(tf.keras.layers.Dense(out_units, activation=out_act, name="output",
+                                        kernel_initializer=tf.keras.initializers.GlorotUniform(seeds.next())))
+    return tf.keras.Sequential(layers, name=arch)
+
+
+def load_plugin(path: str, field: str):
+    module_name, _, attr = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # any import failure is the user's plug-in
+        raise UserError(f"{field}: cannot import {module_name!r} ({type(exc).__name__}: {exc})") from None
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise UserError(f"{field}: {module_name!r} has no callable {attr!r}")
+    return fn
+
+
+def build_plugin(path: str, input_shape, num_classes: int, seed: int) -> tf.keras.Model:
+    """Plug-in contract: fn(input_shape: tuple, num_classes: int, seed: int) -> tf.keras.Model whose output
+    is softmax probabilities over num_classes (or one linear unit for ±1 targets)."""
+    fn = load_plugin(path, "model.builder")
+    model = fn(tuple(input_shape), int(num_classes), int(seed))
+    if not isinstance(model, tf.keras.Model):
+        raise UserError(f"model.builder: {path} returned {type(model).__name__}, expected a tf.keras.Model")
+    return model
+
+
+def parameter_count(model: tf.keras.Model) -> int:
+    return int(sum(int(tf.size(w)) for w in model.weights))

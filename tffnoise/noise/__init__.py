@@ -1,0 +1,1 @@
+"""Noise mechanisms: distributions, schedules and the places noise goes (see registry.py)."""

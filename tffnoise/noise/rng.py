@@ -1,0 +1,54 @@
+"""Counter-based random numbers: value = hash(key, element index), in plain TF integer ops.
+
+Why not tf.random.stateless_*: those take one seed per call, so noise for K stacked learners would be
+K separate ops, and the TFF engine (one learner per client) and the stacked engine (all learners in
+one tensor) would need different code to draw the same numbers. A hash of (key, index) broadcasts over
+any leading axes and gives bit-identical draws in both engines. The mixer is Wellons' `lowbias32`;
+multipliers are below 2**31 so products of 32-bit values fit in int64 without overflow.
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+
+M32 = 0xFFFFFFFF
+_C1, _C2 = 0x21F0AAAD, 0x735A2D97
+_GOLDEN = 0x9E3779B9
+
+# Streams keep the draws of different mechanisms apart even with equal counters.
+STREAMS = {"init": 1, "weights": 2, "gradient": 3, "label": 4, "input": 5, "hidden": 6,
+           "dropout": 7, "order": 8, "sampling": 9, "dp": 10, "label_value": 11, "weights_step": 12}
+
+
+def _mix(x):
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+    x = tf.bitwise.bitwise_and(x * _C1, M32)
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 15))
+    x = tf.bitwise.bitwise_and(x * _C2, M32)
+    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 15))
+
+
+def fold(key, value):
+    """A new key from a key and a counter (learner, layer, round, step, stream); broadcasts."""
+    key = tf.bitwise.bitwise_and(tf.cast(key, tf.int64), M32)
+    value = tf.bitwise.bitwise_and(tf.cast(value, tf.int64) + _GOLDEN, M32)
+    return _mix(tf.bitwise.bitwise_xor(key, _mix(value)))
+
+
+def fold_all(key, *values):
+    for v in values:
+        key = fold(key, v)
+    return key
+
+
+def bits(key, n, offset=0):
+    """Uniform 32-bit integers of shape key.shape + [n]."""
+    key = tf.expand_dims(tf.cast(key, tf.int64), -1)
+    offset = tf.cast(offset, tf.int64)
+    idx = tf.range(offset, offset + tf.cast(n, tf.int64), dtype=tf.int64)
+    return fold(key, idx)
+
+
+def uniform01(key, n, offset=0):
+    """Uniform on the open interval (0, 1): odd multiples of 2**-24, exact in float32."""
+    b = tf.bitwise.right_shift(bits(key, n, offset), 9)
+    return (tf.cast(b, tf.float32) * 2.0 + 1.0) * (2.0 ** -24)

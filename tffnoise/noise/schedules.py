@@ -1,0 +1,44 @@
+"""When noise acts and how strong it is: pure functions of the round / step counter.
+
+The counters live in the training state (the TFF server state or the stacked engine's loop), never in a
+Python variable, because TFF traces a computation once. `t` is 1-based.
+- init: ε at round 1 only (paper 1's initialization noise: ε₁ > 0, εₜ = 0 after).
+- sync: at every synchronization (the start of each round, on the broadcast model), counter = round.
+- step: before every local update (Algorithm 1's general form), counter = global step.
+Decay: none (ε), inverse (ε/t, paper 1), anneal (ε/(1+t)^(γ/2): variance ε²/(1+t)^γ, Neelakantan et al.).
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+
+SCHEDULES = ("init", "sync", "step")
+DECAYS = ("none", "inverse", "anneal")
+
+
+def decayed(level: float, decay: str, t, gamma: float = 0.55):
+    t = tf.cast(t, tf.float32)
+    if decay == "none":
+        return tf.fill(tf.shape(t), tf.constant(level, tf.float32))
+    if decay == "inverse":
+        return level / t
+    if decay == "anneal":
+        return level * tf.pow(1.0 + t, -gamma / 2.0)
+    raise ValueError(f"unknown decay {decay!r}; expected one of {', '.join(DECAYS)}")
+
+
+def sync_scale(spec, round_t):
+    """Scale of weight noise added at the start of round `round_t` (0 where the schedule is silent)."""
+    t = tf.cast(round_t, tf.float32)
+    if spec.schedule == "init":
+        return tf.where(t <= 1.0, decayed(spec.level, spec.decay, t, spec.gamma), 0.0)
+    if spec.schedule == "sync":
+        return decayed(spec.level, spec.decay, t, spec.gamma)
+    return tf.zeros_like(t)
+
+
+def step_scale(spec, step_t):
+    """Scale of noise added before local step `step_t` (global, 1-based)."""
+    t = tf.cast(step_t, tf.float32)
+    if spec.schedule == "step":
+        return decayed(spec.level, spec.decay, t, spec.gamma)
+    return tf.zeros_like(t)

@@ -1,0 +1,298 @@
+"""Report figures (matplotlib, Agg canvas; pyplot is never imported, so no global backend is changed).
+
+Each ``plot_*`` function takes run records and an output path, writes a PNG atomically and returns
+the path, or returns ``None`` without writing anything when there is nothing to plot. Figures of a
+record set containing any synthetic run say SYNTHETIC in every title.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from tffnoise.metrics.boxstats import box_stats, to_bxp
+from tffnoise.metrics.stability import stability_table
+from tffnoise.reports import records as _rec
+
+SYNTHETIC_TAG = "SYNTHETIC"
+TUKEY_NOTE = "box Q1–Q3, line median, whiskers to most extreme run within 1.5×IQR (Tukey), points outliers"
+_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf"]
+_MECH_COLORS = {"none": "#444444", "input": "#1f77b4", "hidden": "#ff7f0e", "weights": "#2ca02c",
+                "gradient": "#d62728", "label": "#9467bd"}
+_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+
+def _title(text: str, synthetic: bool) -> str:
+    return f"{SYNTHETIC_TAG} – {text}" if synthetic else text
+
+
+def _color(i: int) -> str:
+    return _COLORS[i % len(_COLORS)]
+
+
+def _mech_color(mech: str, fallback: int) -> str:
+    return _MECH_COLORS.get(mech, _color(fallback))
+
+
+def new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
+    """Save as PNG under a temporary name in the target directory, then ``os.replace`` it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".png.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format="png")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# Paper 1, Figs. 4.1/4.3/4.4: test accuracy box plots per noise level and mechanism/distribution
+# --------------------------------------------------------------------------------------------------
+
+def plot_boxplot_test_accuracy(records: Iterable[dict], setup: str, path: str | os.PathLike,
+                               *, synthetic: bool | None = None) -> Path | None:
+    """Box plot of final test accuracy of ``setup``: x = noise level, one box per mechanism/distribution
+    at each level, the pooled clean runs as one box at level 0. Statistics from ``box_stats`` (Tukey)."""
+    records = list(records)
+    synthetic = _rec.is_synthetic(records) if synthetic is None else synthetic
+    clean = _rec.metric_values(_rec.clean_runs(records, setup), "test_accuracy")
+    series: dict[tuple[str, str], dict[float, list[float]]] = defaultdict(dict)
+    for key, runs in _rec.noisy_groups(records).items():
+        if key.setup != setup:
+            continue
+        vals = _rec.metric_values(runs, "test_accuracy")
+        if vals:
+            series[(key.mechanism, key.distribution)][key.level] = vals
+    if not clean and not series:
+        return None
+    levels = sorted({lv for s in series.values() for lv in s} | ({0.0} if clean else set()))
+    names = sorted(series)
+    k = max(1, len(names))
+    width = 0.8 / k
+    fig = new_figure(max(6.5, 1.1 * len(levels) * max(1, k) ** 0.5 + 3), 4.8)
+    ax = fig.add_subplot()
+    handles = []
+    if clean:
+        st = box_stats(clean)
+        ax.bxp([to_bxp(st)], positions=[levels.index(0.0)], widths=min(0.6, 0.8 / max(1, k) * 1.5),
+               patch_artist=True, showmeans=False, manage_ticks=False,
+               boxprops=dict(facecolor="#dddddd", edgecolor="#333333"), medianprops=dict(color="black"),
+               flierprops=dict(marker="o", markersize=4, markerfacecolor="#333333", markeredgecolor="none"))
+        handles.append(Patch(facecolor="#dddddd", edgecolor="#333333", label=f"clean (n={len(clean)})"))
+    for j, name in enumerate(names):
+        color = _color(j)
+        stats, pos = [], []
+        for lv, vals in sorted(series[name].items()):
+            stats.append(to_bxp(box_stats(vals)))
+            pos.append(levels.index(lv) - 0.4 + width * (j + 0.5))
+        ax.bxp(stats, positions=pos, widths=width * 0.85, patch_artist=True, manage_ticks=False,
+               boxprops=dict(facecolor=color, alpha=0.55, edgecolor=color), medianprops=dict(color="black"),
+               whiskerprops=dict(color=color), capprops=dict(color=color),
+               flierprops=dict(marker="o", markersize=4, markerfacecolor=color, markeredgecolor="none"))
+        mech, dist = name
+        handles.append(Patch(facecolor=color, alpha=0.55, edgecolor=color, label=f"{mech}/{dist}" if dist else mech))
+    ax.set_xticks(range(len(levels)), [f"{lv:g}" for lv in levels])
+    ax.set_xlim(-0.6, len(levels) - 0.4)
+    ax.set_xlabel("noise level σ")
+    ax.set_ylabel("final test accuracy")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(_title(f"Test accuracy per noise level – {setup}", synthetic) + f"\n{TUKEY_NOTE}", fontsize=9)
+    ax.legend(handles=handles, title="mechanism/distribution", fontsize=8, title_fontsize=8,
+              loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return save_figure(fig, path)
+
+
+# --------------------------------------------------------------------------------------------------
+# Paper 1, Fig. 4.2: cumulative training loss per round
+# --------------------------------------------------------------------------------------------------
+
+def _cumulative_curve(rec: dict) -> tuple[list[float], list[float]]:
+    xs, ys = _rec.history_series(rec, "cumulative_train_loss")
+    if xs:
+        return xs, ys
+    xs, ys = _rec.history_series(rec, "train_loss")
+    return xs, list(np.cumsum(ys)) if ys else []
+
+
+def _mean_curve(runs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    by_round: dict[float, list[float]] = defaultdict(list)
+    for r in runs:
+        for x, y in zip(*_cumulative_curve(r)):
+            by_round[x].append(y)
+    xs = np.array(sorted(by_round))
+    vals = [by_round[x] for x in xs]
+    return (xs, np.array([np.mean(v) for v in vals]), np.array([np.min(v) for v in vals]),
+            np.array([np.max(v) for v in vals]))
+
+
+def plot_cumulative_train_loss(records: Iterable[dict], path: str | os.PathLike,
+                               *, synthetic: bool | None = None) -> Path | None:
+    """Mean cumulative training loss per round (band: min–max over repeats), one panel per setup, one
+    line per group. Uses ``cumulative_train_loss`` from the history, or the running sum of
+    ``train_loss`` when only that is recorded."""
+    records = list(records)
+    synthetic = _rec.is_synthetic(records) if synthetic is None else synthetic
+    per_setup: dict[str, list] = defaultdict(list)
+    for key, runs in _rec.group_records(records).items():
+        xs, mean, lo, hi = _mean_curve(runs)
+        if xs.size:
+            per_setup[key.setup].append((key, len(runs), xs, mean, lo, hi))
+    if not per_setup:
+        return None
+    n = len(per_setup)
+    cols = min(2, n)
+    rows = math.ceil(n / cols)
+    fig = new_figure(7.5 * cols, 4.4 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, (setup, lines) in zip(axes, per_setup.items()):
+        for j, (key, nrun, xs, mean, lo, hi) in enumerate(lines):
+            color = "#333333" if key.level == 0 else _color(j)
+            ax.plot(xs, mean, color=color, lw=1.6, label=f"{key.label()} (n={nrun})",
+                    ls="-" if key.level else "--")
+            if nrun > 1:
+                ax.fill_between(xs, lo, hi, color=color, alpha=0.12, lw=0)
+        ax.set_title(setup, fontsize=10)
+        ax.set_xlabel("round")
+        ax.set_ylabel("cumulative training loss")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=1 if len(lines) <= 8 else 2)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    fig.suptitle(_title("Cumulative training loss per round (mean over repeats, band min–max)", synthetic))
+    return save_figure(fig, path)
+
+
+# --------------------------------------------------------------------------------------------------
+# Paper 2: accuracy, PoS, PoA, SNR versus noise level per mechanism
+# --------------------------------------------------------------------------------------------------
+
+def plot_mechanisms_vs_level(records: Iterable[dict], path: str | os.PathLike, *, rows: list[dict] | None = None,
+                             synthetic: bool | None = None) -> Path | None:
+    """Four panels (mean test accuracy, PoS, PoA, SNR) against noise level. One line per
+    (setup, mechanism, distribution): colour = mechanism, solid = centralized, dashed = federated,
+    marker = setup. Accuracy/PoS/PoA lines start at the clean reference (level 0); SNR is drawn for
+    levels > 0 with each setup's clean floor as a dotted line."""
+    records = list(records)
+    synthetic = _rec.is_synthetic(records) if synthetic is None else synthetic
+    rows = stability_table(records) if rows is None else rows
+    noisy = [r for r in rows if r["level"] != 0 and r["mechanism"] != "none"]
+    if not noisy:
+        return None
+    clean_rows = {r["setup"]: r for r in rows if r["level"] == 0 or r["mechanism"] == "none"}
+    clean_acc = {}
+    for setup in clean_rows:
+        vals = _rec.metric_values(_rec.clean_runs(records, setup), "test_accuracy")
+        clean_acc[setup] = float(np.mean(vals)) if vals else math.nan
+    setup_order = _rec.setups(records)
+    lines: dict[tuple, list[dict]] = defaultdict(list)
+    for r in noisy:
+        lines[(r["setup"], r["mechanism"], r["distribution"])].append(r)
+    panels = [("test_accuracy", "mean final test accuracy", "Accuracy"),
+              ("pos", "PoS = acc(σ) / acc(σ₀)", "Price of Stability"),
+              ("poa", "PoA = loss(σ) / loss(σ₀)", "Price of Anarchy"),
+              ("snr_db", "SNR [dB]", "SNR (selection metric in summary.md)")]
+    fig = new_figure(13, 8.5)
+    axes = fig.subplots(2, 2).ravel()
+    mech_seen: dict[str, None] = {}
+    for (setup, mech, dist), pts in lines.items():
+        pts = sorted(pts, key=lambda r: r["level"])
+        fed = bool(pts[0]["federated"])
+        color = _mech_color(mech, len(mech_seen))
+        mech_seen.setdefault(mech, None)
+        marker = _MARKERS[setup_order.index(setup) % len(_MARKERS)] if setup in setup_order else "o"
+        style = dict(color=color, ls="--" if fed else "-", marker=marker, ms=5, lw=1.5)
+        for ax, (field, ylabel, title) in zip(axes, panels):
+            xs = [r["level"] for r in pts]
+            ys = [r[field] for r in pts]
+            if field != "snr_db" and setup in clean_rows:
+                ref = {"test_accuracy": clean_acc.get(setup, math.nan), "pos": 1.0, "poa": 1.0}[field]
+                xs, ys = [0.0] + xs, [ref] + ys
+            ys = [y if y is not None and math.isfinite(y) else np.nan for y in ys]
+            ax.plot(xs, ys, **style)
+    for setup in setup_order:
+        row = clean_rows.get(setup)
+        if row and math.isfinite(row["snr_db"]):
+            axes[3].axhline(row["snr_db"], color="#888888", ls=":", lw=1)
+    for ax, (field, ylabel, title) in zip(axes, panels):
+        ax.set_xlabel("noise level σ")
+        ax.set_ylabel(ylabel)
+        ax.set_title(_title(title, synthetic), fontsize=10)
+        ax.grid(alpha=0.3)
+        if field in ("pos", "poa"):
+            ax.axhline(1.0, color="#888888", lw=0.8)
+    handles = [Line2D([], [], color=_mech_color(m, i), lw=2, label=m) for i, m in enumerate(mech_seen)]
+    handles += [Line2D([], [], color="black", ls="-", label="centralized"),
+                Line2D([], [], color="black", ls="--", label="federated"),
+                Line2D([], [], color="#888888", ls=":", label="clean SNR floor")]
+    handles += [Line2D([], [], color="black", ls="", marker=_MARKERS[i % len(_MARKERS)], label=s)
+                for i, s in enumerate(setup_order) if any(k[0] == s for k in lines)]
+    fig.legend(handles=handles, loc="outside right center", fontsize=8)
+    fig.suptitle(_title("Noise mechanisms versus noise level (means over done runs)", synthetic))
+    return save_figure(fig, path)
+
+
+# --------------------------------------------------------------------------------------------------
+# Privacy: accuracy versus membership-inference AUC
+# --------------------------------------------------------------------------------------------------
+
+def plot_privacy_frontier(records: Iterable[dict], path: str | os.PathLike,
+                          *, synthetic: bool | None = None) -> Path | None:
+    """Mean test accuracy against mean MIA AUC per group (error bars: SD over repeats); ε annotated
+    where the runs report one. ``None`` when no done run has a finite ``mia_auc``."""
+    records = list(records)
+    synthetic = _rec.is_synthetic(records) if synthetic is None else synthetic
+    pts = []
+    for key, runs in _rec.group_records(records).items():
+        auc = _rec.metric_values(runs, "mia_auc")
+        acc = _rec.metric_values(runs, "test_accuracy")
+        if not auc or not acc:
+            continue
+        eps = _rec.metric_values(runs, "epsilon")
+        pts.append((key, np.mean(auc), np.std(auc), np.mean(acc), np.std(acc), np.mean(eps) if eps else math.nan))
+    if not pts:
+        return None
+    fig = new_figure(8.5, 5.5)
+    ax = fig.add_subplot()
+    setups = list(dict.fromkeys(p[0].setup for p in pts))
+    for key, auc, auc_sd, acc, acc_sd, eps in pts:
+        i = setups.index(key.setup)
+        ax.errorbar(auc, acc, xerr=auc_sd, yerr=acc_sd, fmt=_MARKERS[i % len(_MARKERS)], color=_color(i),
+                    ms=6, capsize=2, lw=0.8)
+        text = key.label() + (f", ε={eps:.2g}" if math.isfinite(eps) else "")
+        ax.annotate(text, (auc, acc), textcoords="offset points", xytext=(5, 4), fontsize=7)
+    ax.axvline(0.5, color="#888888", ls=":", lw=1)
+    ax.margins(x=0.2, y=0.1)
+    handles = [Line2D([], [], color=_color(i), marker=_MARKERS[i % len(_MARKERS)], ls="", label=s)
+               for i, s in enumerate(setups)]
+    handles.append(Line2D([], [], color="#888888", ls=":", label="AUC 0.5 = no membership leakage"))
+    ax.legend(handles=handles, fontsize=8)
+    ax.set_xlabel("membership-inference AUC (lower = more private)")
+    ax.set_ylabel("final test accuracy")
+    ax.grid(alpha=0.3)
+    ax.set_title(_title("Privacy–utility frontier (mean ± SD over repeats; ε where accounted)", synthetic),
+                 fontsize=10)
+    return save_figure(fig, path)

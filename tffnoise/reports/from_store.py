@@ -1,0 +1,43 @@
+"""`tffnoise report DIR`: turn a run store into records, then figures, a summary and TensorBoard events."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from tffnoise.runner.store import Store, open_store
+
+
+def records_from_store(store: Store) -> list[dict]:
+    out = []
+    for row in store.all():
+        rid = row["run_id"]
+        summary = store.read_json(rid, "summary.json") or {}
+        final = dict(summary.get("final") or {})
+        for key in ("test_accuracy", "test_loss", "val_accuracy", "cumulative_train_loss", "epsilon", "mia_auc"):
+            final.setdefault(key, row.get(key))
+        final["diverged_round"] = row.get("diverged_round")
+        cfg_path = store.run_dir(rid) / "config.toml"
+        config = tomllib.loads(cfg_path.read_text()) if cfg_path.exists() else {}
+        out.append({"run_id": rid, "status": row["status"], "synthetic": bool(row["synthetic"]),
+                    "setup": row["setup"], "protocol": row["protocol"], "mechanism": row["mechanism"],
+                    "distribution": row["distribution"] or "", "level": row["level"] or 0.0, "repeat": row["repeat"],
+                    "final": final, "history": [h for h in store.read_metrics(rid) if not h.get("diverged")],
+                    "config": config})
+    return out
+
+
+def report_store(root: str | Path, out: str | Path | None = None) -> list[str]:
+    from tffnoise.reports.build import build_report
+    from tffnoise.reports.tensorboard import write_run_events
+
+    store = open_store(root)
+    records = records_from_store(store)
+    out_dir = Path(out) if out else Path(root) / "report"
+    result = build_report(records, out_dir)
+    for rec in records:
+        if rec["history"]:
+            hp = {"setup": rec["setup"], "mechanism": rec["mechanism"], "distribution": rec["distribution"],
+                  "level": rec["level"], "repeat": rec["repeat"], "synthetic": rec["synthetic"]}
+            write_run_events(store.run_dir(rec["run_id"]) / "tensorboard", rec["history"], hp)
+    store.close()
+    return [*result["figures"], result["summary"]]

@@ -1,0 +1,210 @@
+"""Grouping and lookup helpers over run records (plain dicts from the run store).
+
+A *group* is ``(setup, mechanism, distribution, level)``. The *clean reference* of a setup pools
+every ``done`` run of that setup at level 0, whatever its mechanism ("none", or any mechanism at
+level 0). Only ``done`` runs enter statistics; diverged runs are counted and listed separately.
+
+Nothing here imports TensorFlow or matplotlib.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any, Iterable, NamedTuple
+
+DONE = "done"
+DIVERGED = "diverged"
+
+#: Protocols treated as federated / decentralized (several clients, model averaging or none).
+#: Every other protocol ("serial", "dp-sgd", "centralized", ...) counts as centralized: one model
+#: trained on the pooled data stream.
+FEDERATED_PROTOCOLS = frozenset({"fedavg", "dp-fedavg", "periodic-averaging", "no-sync"})
+
+_LEVEL_DIGITS = 6
+
+
+class GroupKey(NamedTuple):
+    setup: str
+    mechanism: str
+    distribution: str
+    level: float
+
+    def label(self) -> str:
+        """Short human label: ``weights/uniform σ=0.3`` or ``clean``."""
+        if self.level == 0 or self.mechanism in ("", "none"):
+            return "clean" if self.mechanism in ("", "none") else f"{self.mechanism} σ=0"
+        dist = f"/{self.distribution}" if self.distribution else ""
+        return f"{self.mechanism}{dist} σ={format_level(self.level)}"
+
+
+def norm_level(level: Any) -> float:
+    """Noise level as a float rounded to 6 digits, so 0.30000000000000004 and 0.3 group together."""
+    try:
+        value = float(level)
+    except (TypeError, ValueError):
+        return 0.0
+    if not math.isfinite(value):
+        return value
+    return round(value, _LEVEL_DIGITS) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def format_level(level: float) -> str:
+    return f"{level:g}"
+
+
+def mechanism_of(rec: dict) -> str:
+    return str(rec.get("mechanism") or "none")
+
+
+def distribution_of(rec: dict) -> str:
+    if mechanism_of(rec) == "none":
+        return ""
+    return str(rec.get("distribution") or "")
+
+
+def group_key(rec: dict) -> GroupKey:
+    return GroupKey(str(rec.get("setup", "")), mechanism_of(rec), distribution_of(rec), norm_level(rec.get("level", 0)))
+
+
+def is_done(rec: dict) -> bool:
+    return rec.get("status") == DONE
+
+
+def is_clean(rec: dict) -> bool:
+    return norm_level(rec.get("level", 0)) == 0.0 or mechanism_of(rec) == "none"
+
+
+def is_synthetic(records: Iterable[dict]) -> bool:
+    return any(bool(r.get("synthetic")) for r in records)
+
+
+def is_federated(rec_or_protocol: dict | str) -> bool:
+    protocol = rec_or_protocol if isinstance(rec_or_protocol, str) else str(rec_or_protocol.get("protocol", ""))
+    return protocol in FEDERATED_PROTOCOLS
+
+
+def done_runs(records: Iterable[dict]) -> list[dict]:
+    return [r for r in records if is_done(r)]
+
+
+def diverged_runs(records: Iterable[dict]) -> list[dict]:
+    return [r for r in records if r.get("status") == DIVERGED]
+
+
+def status_counts(records: Iterable[dict]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for r in records:
+        counts[str(r.get("status", "unknown"))] += 1
+    return dict(counts)
+
+
+def final_metric(rec: dict, name: str) -> float:
+    """``rec["final"][name]`` as a float, NaN when missing, None or not a number."""
+    value = (rec.get("final") or {}).get(name)
+    if value is None or isinstance(value, bool):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def finite(values: Iterable[float]) -> list[float]:
+    return [float(v) for v in values if v is not None and math.isfinite(float(v))]
+
+
+def metric_values(runs: Iterable[dict], name: str) -> list[float]:
+    """Finite final values of ``name`` over ``runs`` (missing values dropped)."""
+    return finite(final_metric(r, name) for r in runs)
+
+
+def metric_by_repeat(runs: Iterable[dict], name: str) -> dict[int, float]:
+    """Final ``name`` per repeat index; several runs with the same repeat index are averaged."""
+    acc: dict[int, list[float]] = defaultdict(list)
+    for r in runs:
+        v = final_metric(r, name)
+        if math.isfinite(v):
+            acc[int(r.get("repeat", 0) or 0)].append(v)
+    return {k: sum(v) / len(v) for k, v in acc.items()}
+
+
+def setups(records: Iterable[dict]) -> list[str]:
+    """Setup labels in first-seen order."""
+    seen: dict[str, None] = {}
+    for r in records:
+        seen.setdefault(str(r.get("setup", "")), None)
+    return list(seen)
+
+
+def protocol_of_setup(records: Iterable[dict], setup: str) -> str:
+    for r in records:
+        if str(r.get("setup", "")) == setup and r.get("protocol"):
+            return str(r["protocol"])
+    return ""
+
+
+def group_records(records: Iterable[dict], *, only_done: bool = True) -> dict[GroupKey, list[dict]]:
+    """Runs per group, groups sorted by (setup order, mechanism, distribution, level)."""
+    records = list(records)
+    order = {s: i for i, s in enumerate(setups(records))}
+    groups: dict[GroupKey, list[dict]] = defaultdict(list)
+    for r in records:
+        if only_done and not is_done(r):
+            continue
+        groups[group_key(r)].append(r)
+    return dict(sorted(groups.items(), key=lambda kv: (order[kv[0].setup], kv[0].mechanism != "none", kv[0].mechanism,
+                                                       kv[0].distribution, kv[0].level)))
+
+
+def clean_runs(records: Iterable[dict], setup: str) -> list[dict]:
+    """Done level-0 runs of ``setup`` (mechanism "none" or any mechanism at level 0), pooled."""
+    return [r for r in records if is_done(r) and str(r.get("setup", "")) == setup and is_clean(r)]
+
+
+def noisy_groups(records: Iterable[dict]) -> dict[GroupKey, list[dict]]:
+    """Groups with a level above 0 (the ones compared with the clean reference)."""
+    return {k: v for k, v in group_records(records).items() if k.level != 0 and k.mechanism != "none"}
+
+
+def choose_accuracy_metric(runs: Iterable[dict], *, prefer: str = "val") -> str:
+    """``"val_accuracy"`` when every run has a finite final validation accuracy, else ``"test_accuracy"``."""
+    runs = list(runs)
+    if prefer == "val" and runs and all(math.isfinite(final_metric(r, "val_accuracy")) for r in runs):
+        return "val_accuracy"
+    return "test_accuracy"
+
+
+def history_series(rec: dict, name: str) -> tuple[list[float], list[float]]:
+    """(rounds, values) of ``name`` over ``rec["history"]``, skipping rounds without a finite value."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for i, row in enumerate(rec.get("history") or []):
+        v = row.get(name)
+        if v is None or isinstance(v, bool):
+            continue
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            continue
+        if not math.isfinite(v):
+            continue
+        xs.append(float(row.get("round", i + 1)))
+        ys.append(v)
+    return xs, ys
+
+
+def slug(text: str) -> str:
+    """File-name-safe version of a setup label: ``periodic-averaging m=10`` → ``periodic-averaging_m-10``."""
+    out = []
+    for ch in str(text):
+        if ch.isalnum() or ch in "-_.":
+            out.append(ch)
+        elif ch == "=":
+            out.append("-")
+        else:
+            out.append("_")
+    s = "".join(out).strip("._") or "setup"
+    while "__" in s:
+        s = s.replace("__", "_")
+    return s[:120]

@@ -1,0 +1,139 @@
+"""Run one cell: the pending repeats of one setting, together (the stacked engine runs them as one
+graph), from their last checkpoint, writing metrics, checkpoints and final artifacts per run."""
+from __future__ import annotations
+
+import io
+import os
+import time
+
+import numpy as np
+
+from tffnoise.runner.atomic import write_bytes
+from tffnoise.runner.store import Store
+
+CHECKPOINT_EVERY_S = float(os.environ.get("TFFNOISE_CHECKPOINT_S", "2.0"))
+
+
+def make_engine(name: str, problem):
+    if name == "tff":
+        from tffnoise.algorithms.tff_engine import TffEngine
+
+        return TffEngine(problem)
+    from tffnoise.algorithms.stacked import StackedEngine
+
+    return StackedEngine(problem)
+
+
+def load_checkpoint(store: Store, run_id: str) -> dict | None:
+    p = store.run_dir(run_id) / "checkpoint.npz"
+    if not p.exists():
+        return None
+    with np.load(p) as z:
+        return {k: z[k] for k in z.files}
+
+
+def save_checkpoint(store: Store, run_id: str, state: dict) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, **state)
+    write_bytes(store.run_dir(run_id) / "checkpoint.npz", buf.getvalue())
+
+
+def _f(x):
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> None:
+    from tffnoise.algorithms.problem import prepare
+
+    cfg = specs[0].config
+    t0 = time.time()
+    ckpts = [load_checkpoint(store, s.run_id) for s in specs]
+    problem = prepare(cfg, [s.repeat for s in specs], dataset)
+    engine = make_engine(engine_name, problem)
+    R = len(specs)
+    start = 0
+    if all(c is not None for c in ckpts):
+        engine.set_state(engine.join_states(ckpts))
+        start = engine.round
+    for s in specs:
+        store.truncate_metrics(s.run_id, start)
+        store.update(s.run_id, status="running", rounds=problem.rounds, round=start, pid=os.getpid(), error=None)
+    emit({"event": "cell_started", "runs": [s.run_id for s in specs], "round": start, "rounds": problem.rounds,
+          "synthetic": problem.synthetic, "dataset": problem.description})
+    alive = np.ones(R, bool)
+    diverged_at = [None] * R
+    last_eval: dict = {}
+    last_ckpt = time.time()
+    eval_every = cfg.training.eval_every
+    for t in range(start + 1, problem.rounds + 1):
+        m = engine.run_round()
+        if t % eval_every == 0 or t == problem.rounds:
+            last_eval = {**engine.evaluate("test"), **engine.evaluate("val")}
+        for ri, s in enumerate(specs):
+            if not alive[ri]:
+                continue
+            if not m["finite"][ri]:
+                alive[ri] = False
+                diverged_at[ri] = t
+                store.append_metrics(s.run_id, {"round": t, "diverged": True})
+                emit({"event": "diverged", "run_id": s.run_id, "round": t})
+                continue
+            row = {"round": t, **{k: _f(v[ri]) for k, v in m.items() if k != "finite"}}
+            if t % eval_every == 0 or t == problem.rounds:
+                row.update({k: _f(v[ri]) for k, v in last_eval.items()})
+            store.append_metrics(s.run_id, row)
+        now = time.time()
+        if now - last_ckpt >= CHECKPOINT_EVERY_S or t == problem.rounds or not alive.all():
+            for ri, st in enumerate(engine.split_states(engine.get_state())):
+                if alive[ri]:
+                    save_checkpoint(store, specs[ri].run_id, st)
+            last_ckpt = now
+            for ri, s in enumerate(specs):
+                if alive[ri]:
+                    store.update(s.run_id, round=t)
+        emit({"event": "round", "runs": [s.run_id for s in specs], "round": t, "rounds": problem.rounds,
+              "train_loss": _f(np.nanmean(m["train_loss"])),
+              "test_accuracy": _f(np.nanmean(last_eval["test_accuracy"])) if last_eval else None})
+        if not alive.any():
+            break
+    wall = time.time() - t0
+    for ri, s in enumerate(specs):
+        finish_run(store, s, engine, problem, ri, last_eval, diverged_at[ri], wall, emit)
+
+
+def finish_run(store: Store, spec, engine, problem, ri: int, last_eval: dict, diverged_round, wall: float, emit) -> None:
+    from tffnoise.runner import provenance
+
+    hist = store.read_metrics(spec.run_id)
+    last = hist[-1] if hist else {}
+    final = {k: last.get(k) for k in ("train_loss", "train_accuracy", "cumulative_train_loss")}
+    if diverged_round is None:
+        final.update({k: _f(v[ri]) for k, v in last_eval.items()})
+        _save_artifacts(store, spec, engine, problem, ri)
+    else:
+        final.update({"test_accuracy": None, "test_loss": None})
+    final["diverged_round"] = diverged_round
+    status = "done" if diverged_round is None else "diverged"
+    summary = {"run_id": spec.run_id, "status": status, "final": final, "rounds": problem.rounds,
+               "synthetic": problem.synthetic, "dataset": problem.description, "repeat": spec.repeat,
+               "engine": engine.name, "wall_s": wall, "peak_memory_mb": provenance.peak_memory_mb(),
+               "noise": [m.describe() for m in problem.mechanisms]}
+    store.write_summary(spec.run_id, summary)
+    store.update(spec.run_id, status=status, round=last.get("round", 0), test_accuracy=final.get("test_accuracy"),
+                 test_loss=final.get("test_loss"), val_accuracy=final.get("val_accuracy"),
+                 cumulative_train_loss=final.get("cumulative_train_loss"), diverged_round=diverged_round, wall_s=wall)
+    emit({"event": "run_finished", "run_id": spec.run_id, "status": status, "final": final,
+          "synthetic": problem.synthetic})
+
+
+def _save_artifacts(store: Store, spec, engine, problem, ri: int) -> None:
+    d = store.run_dir(spec.run_id)
+    buf = io.BytesIO()
+    np.savez(buf, member_ids=problem.member_ids[ri], test_ids=problem.test_ids)
+    write_bytes(d / "members.npz", buf.getvalue())
+    model = problem.model_fn(0)
+    model.set_weights(engine.final_weights(ri))
+    tmp = d / ".model.tmp.keras"
+    model.save(tmp)
+    os.replace(tmp, d / "model.keras")

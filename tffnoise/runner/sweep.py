@@ -1,0 +1,96 @@
+"""A sweep: register every run, then execute the unfinished cells; rerunning resumes.
+
+Finished runs (done or diverged) are skipped; unfinished ones continue from their checkpoint; a run
+that fails is marked failed with its error and the sweep goes on. Mistakes the user can fix (a missing
+data file, a model the engine cannot run) stop the sweep before anything is written.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+
+from tffnoise.config import expand, to_toml
+from tffnoise.config.sweep import canonical
+from tffnoise.errors import UserError
+from tffnoise.runner.labels import index_row
+from tffnoise.runner.store import FINISHED, Store
+
+_DATA_CACHE: dict = {}
+
+
+def dataset_for(cfg):
+    from tffnoise.algorithms.problem import load_data
+
+    key = canonical({"data": cfg.to_dict()["data"], "seed": cfg.experiment.seed})
+    if key not in _DATA_CACHE:
+        _DATA_CACHE[key] = load_data(cfg, cfg.experiment.seed)
+    return _DATA_CACHE[key]
+
+
+def preflight(specs) -> None:
+    """Load each dataset and build each model once, so user errors surface before the store is touched."""
+    seen = set()
+    for spec in specs:
+        cfg = spec.config
+        key = (canonical(cfg.to_dict()["data"]), canonical(cfg.to_dict()["model"]), canonical(cfg.to_dict()["noise"]), cfg.engine)
+        if key in seen:
+            continue
+        seen.add(key)
+        ds = dataset_for(cfg)
+        if cfg.engine == "stacked":
+            from tffnoise.algorithms.forward import stack_plan
+            from tffnoise.models.builders import build_model
+            from tffnoise.noise.registry import build
+
+            stack_plan(build_model(cfg.model, ds.x_train.shape[1:], ds.num_classes, build(cfg.noise), 0))
+
+
+def plan(base: dict):
+    specs = expand(base)
+    cells = [list(g) for _, g in itertools.groupby(specs, key=lambda s: s.setting_id)]
+    return specs, cells
+
+
+def run_sweep(base: dict, emit=lambda e: None) -> dict:
+    from tffnoise.runner import provenance
+    from tffnoise.runner.cell import execute_cell, load_checkpoint
+
+    specs, cells = plan(base)
+    preflight(specs)
+    out = specs[0].config.out
+    store = Store(out)
+    prov = provenance.collect()
+    for s in specs:
+        meta = {"run_id": s.run_id, "setting_id": s.setting_id, "repeat": s.repeat,
+                "overrides": [[k, v] for k, v in s.overrides], "seed": s.config.experiment.seed,
+                "provenance": prov, "config": s.config.to_dict()}
+        store.register(s.run_id, {"setting_id": s.setting_id, "repeat": s.repeat, **index_row(s.config, s.overrides, s.config.engine)},
+                       to_toml(s.config), meta)
+    total = len(specs)
+    done_before = sum(1 for s in specs if store.get(s.run_id)["status"] in FINISHED)
+    emit({"event": "sweep_started", "out": str(store.root), "runs": total, "finished": done_before,
+          "cells": len(cells)})
+    t0 = time.time()
+    for cell in cells:
+        pending = [s for s in cell if store.get(s.run_id)["status"] not in FINISHED]
+        by_round: dict = {}
+        for s in pending:
+            ck = load_checkpoint(store, s.run_id)
+            by_round.setdefault(int(ck["round"]) if ck is not None else 0, []).append(s)
+        for _, group in sorted(by_round.items()):
+            try:
+                execute_cell(group, store, group[0].config.engine, emit, dataset_for(group[0].config))
+            except UserError:
+                raise
+            except Exception as exc:  # one failed cell must not stop the sweep
+                msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+                for s in group:
+                    store.update(s.run_id, status="failed", error=msg)
+                    emit({"event": "run_failed", "run_id": s.run_id, "error": msg})
+    rows = [store.get(s.run_id) for s in specs]
+    result = {"out": str(store.root), "runs": total, "wall_s": time.time() - t0,
+              "status": {st: sum(1 for r in rows if r["status"] == st) for st in ("done", "diverged", "failed")},
+              "synthetic": any(r["synthetic"] for r in rows), "rows": rows}
+    emit({"event": "sweep_finished", **{k: v for k, v in result.items() if k != "rows"}})
+    store.close()
+    return result
