@@ -97,6 +97,8 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
               "test_accuracy": _f(np.nanmean(last_eval["test_accuracy"])) if last_eval else None})
         if not alive.any():
             break
+    if not last_eval:  # resumed from a checkpoint taken at the last round
+        last_eval = {**engine.evaluate("test"), **engine.evaluate("val")}
     wall = time.time() - t0
     for ri, s in enumerate(specs):
         finish_run(store, s, engine, problem, ri, last_eval, diverged_at[ri], wall, emit)

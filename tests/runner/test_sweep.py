@@ -1,0 +1,122 @@
+"""The runner end to end through the CLI: run, list, report, kill and resume, divergence."""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICK = str(ROOT / "recipes" / "quickstart.toml")
+
+
+def cli(*args, env=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "tffnoise", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def rows(out):
+    con = sqlite3.connect(Path(out) / "index.sqlite")
+    con.row_factory = sqlite3.Row
+    return {r["run_id"]: dict(r) for r in con.execute("SELECT * FROM runs")}
+
+
+@pytest.mark.slow
+def test_quickstart_smoke_runs_lists_and_reports(tmp_path):
+    out = tmp_path / "store"
+    res = cli("run", QUICK, "--preset", "smoke", "--out", str(out), "--json")
+    assert res.returncode == 0, res.stderr
+    events = [json.loads(line) for line in res.stdout.splitlines()]
+    assert events[0]["event"] == "sweep_started" and events[-1]["event"] == "sweep_finished"
+    assert events[-1]["status"] == {"done": 4, "diverged": 0, "failed": 0}
+    idx = rows(out)
+    assert len(idx) == 4 and all(r["status"] == "done" for r in idx.values())
+    rid = next(iter(idx))
+    d = out / "runs" / rid
+    for name in ("config.toml", "run.json", "metrics.jsonl", "summary.json", "checkpoint.npz", "model.keras", "members.npz"):
+        assert (d / name).exists(), name
+    summary = json.loads((d / "summary.json").read_text())
+    assert 0 < summary["final"]["test_accuracy"] <= 1 and summary["synthetic"] is False
+    meta = json.loads((d / "run.json").read_text())
+    assert meta["provenance"]["versions"]["tensorflow"].startswith("2.14")
+    listing = cli("runs", str(out))
+    assert listing.returncode == 0 and rid in listing.stdout
+    rep = cli("report", str(out))
+    assert rep.returncode == 0, rep.stderr
+    assert (out / "report" / "summary.md").exists() and list((out / "report").glob("*.png"))
+    assert list((d / "tensorboard").glob("events.out.tfevents.*"))
+    # rerunning does nothing new: every run exists once and is skipped
+    again = cli("run", QUICK, "--preset", "smoke", "--out", str(out), "--json")
+    assert again.returncode == 0
+    assert not any(json.loads(line)["event"] == "cell_started" for line in again.stdout.splitlines())
+    assert rows(out).keys() == idx.keys()
+
+
+KILL_ARGS = ["--set", "training.rounds=150", "--set", "experiment.repeats=2", "--set", "data.examples_per_client=40",
+             "--set", "training.sync_period=2", "--json"]
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
+    env = {"TFFNOISE_CHECKPOINT_S": "0"}
+    ref = tmp_path / "ref"
+    assert cli("run", QUICK, "--out", str(ref), *KILL_ARGS, env=env).returncode == 0
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "tffnoise", "run", QUICK, "--out", str(out), *KILL_ARGS],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **env})
+    deadline = time.time() + 240
+    killed_mid_run = False
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        try:
+            r = rows(out)
+        except sqlite3.Error:
+            continue
+        if any(x["status"] == "done" for x in r.values()) and any(x["status"] == "running" and x["round"] >= 5 for x in r.values()):
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            killed_mid_run = True
+            break
+    assert killed_mid_run, "the sweep finished before it could be killed"
+    before = rows(out)
+    assert any(r["status"] == "running" for r in before.values())
+    res = cli("run", QUICK, "--out", str(out), *KILL_ARGS, env=env)
+    assert res.returncode == 0, res.stderr
+    starts = [json.loads(line) for line in res.stdout.splitlines() if '"cell_started"' in line]
+    assert starts and starts[0]["round"] > 0, "the resumed cell must start past round 0"
+    got, want = rows(out), rows(ref)
+    assert got.keys() == want.keys()
+    for rid in want:
+        assert got[rid]["status"] == "done"
+        np.testing.assert_allclose(got[rid]["test_accuracy"], want[rid]["test_accuracy"], atol=1e-6)
+        np.testing.assert_allclose(got[rid]["test_loss"], want[rid]["test_loss"], rtol=1e-5)
+        lines = (out / "runs" / rid / "metrics.jsonl").read_text().splitlines()
+        assert [json.loads(x)["round"] for x in lines] == list(range(1, 151))
+
+
+@pytest.mark.slow
+def test_divergence_is_marked_and_the_sweep_goes_on(tmp_path):
+    out = tmp_path / "div"
+    # Paper 1: the linear model with squared loss overflows without decay at a large step.
+    res = cli("run", QUICK, "--out", str(out), "--set", "training.rounds=30", "--set", "experiment.repeats=1",
+              "--set", "data.source=susy", "--set", "data.synthetic=true", "--set", "model.architecture=linear",
+              "--set", "model.output=linear", "--set", "data.targets=pm1", "--set", "sweep.grid={}", "--set",
+              'sweep.cases=[{"training.learning_rate" = 1.0, "noise.weights.decay" = "none"}, {"training.learning_rate" = 0.001}]',
+              "--json")
+    assert res.returncode == 0, res.stderr
+    statuses = sorted((r["status"], r["diverged_round"]) for r in rows(out).values())
+    assert statuses[0][0] == "diverged" and statuses[0][1] >= 1
+    assert statuses[1] == ("done", None)
+
+
+def test_missing_data_file_fails_cleanly_with_nothing_written(tmp_path):
+    out = tmp_path / "nodata"
+    res = cli("run", QUICK, "--out", str(out), "--set", "data.source=susy", "--set", f"data.path={tmp_path}/none")
+    assert res.returncode == 2
+    assert res.stderr.startswith("error: ") and len(res.stderr.strip().splitlines()) == 1
+    assert not out.exists()
