@@ -6,6 +6,8 @@ a plug-in's custom layer) is refused with a message pointing to engine = "tff".
 """
 from __future__ import annotations
 
+import zlib
+
 import tensorflow as tf
 
 from tffnoise.errors import UserError
@@ -30,7 +32,7 @@ def stack_plan(model: tf.keras.Model) -> list[tuple]:
         elif isinstance(layer, SeededDropout):
             plan.append(("dropout", layer.rate, layer.seed))
         elif isinstance(layer, tf.keras.layers.Dropout):
-            plan.append(("dropout", layer.rate, abs(hash(layer.name)) % (2**31)))
+            plan.append(("dropout", layer.rate, zlib.crc32(layer.name.encode()) & 0x7FFFFFFF))
         else:
             raise UserError(
                 f"engine: 'stacked' supports models of Dense, Flatten, Dropout and noise layers; model "

@@ -59,7 +59,18 @@ class StackedEngine:
         self.momentum = [tf.Variable(np.zeros_like(w), name=f"m{j}") for j, w in enumerate(problem.init_weights)]
         self.cum_loss = tf.Variable(np.zeros(K, np.float32))
         self.round = 0
-        self._round_fn = tf.function(self._round)
+        self.dp_sgd = self.dp_fedavg = None
+        if cfg.privacy.mode == "dp-sgd":
+            from tffnoise.algorithms.dp import DpSgd
+
+            self.dp_sgd = DpSgd(cfg.privacy, problem)
+        elif cfg.privacy.mode == "dp-fedavg":
+            from tffnoise.algorithms.dp import DpFedAvg
+
+            self.dp_fedavg = DpFedAvg(cfg.privacy, problem)
+        dp = self.dp_sgd or self.dp_fedavg
+        self.noise_multiplier = dp.z if dp is not None else None
+        self._round_fn = tf.function(self._round, jit_compile=True)
         self._eval_fn = tf.function(self._eval_chunk)
 
     # --- training -------------------------------------------------------------------------------
@@ -87,13 +98,7 @@ class StackedEngine:
             for mech in p.mechanisms:
                 p_eval = mech.on_step_params(p_eval, self.keys, g)
             sk = keylib.step_keys(self.keys, g)
-            with tf.GradientTape() as tape:
-                tape.watch(p_eval)
-                out = forward(self.plan, p_eval, x, sk, True)
-                pe = losses.per_example(p.loss_kind, out, y)
-                bl = losses.batch_loss(p.loss_kind, pe)
-                total = tf.reduce_sum(bl)
-            grads = tape.gradient(total, p_eval)
+            grads, out, pe, bl = self._gradients(p_eval, x, y, sk, g)
             for mech in p.mechanisms:
                 grads = mech.on_gradients(grads, self.keys, g)
             params = [w - lr * gr for w, gr in zip(p_eval, grads)]
@@ -112,6 +117,20 @@ class StackedEngine:
                 "train_accuracy": per_repeat(corr_acc) / tf.cast(b, tf.float32),
                 "cumulative_train_loss": per_repeat(self.cum_loss), "finite": finite}
 
+    def _gradients(self, p_eval, x, y, sk, g):
+        """Per-learner gradients of the batch loss; DP-SGD replaces this with clipped, noised ones."""
+        kind = self.p.loss_kind
+        with tf.GradientTape() as tape:
+            tape.watch(p_eval)
+            out = forward(self.plan, p_eval, x, sk, True)
+            pe = losses.per_example(kind, out, y)
+            bl = losses.batch_loss(kind, pe)
+            total = tf.reduce_sum(bl)
+        grads = tape.gradient(total, p_eval)
+        if self.dp_sgd is not None:
+            grads = self.dp_sgd.private_gradients(self, p_eval, x, y, sk, g)
+        return grads, out, pe, bl
+
     def _sync(self, params, t):
         R, M = self.R, self.M
         if self.protocol in ("serial", "no-sync"):
@@ -125,6 +144,13 @@ class StackedEngine:
             wr = tf.reshape(w, tf.concat([[R, M], shape], 0))
             selb = tf.reshape(sel, tf.concat([[R, M], tf.ones_like(shape)], 0))
             mean = tf.reduce_sum(wr * selb, 1) / tf.reshape(count, tf.concat([[R], tf.ones_like(shape)], 0))
+            out.append(mean)
+        if self.dp_fedavg is not None:
+            out = self.dp_fedavg.private_mean(params, [v.read_value() for v in self.server], sel, t,
+                                              tf.reshape(self.keys, [R, M])[:, 0])
+        means, out = out, []
+        for j, w in enumerate(params):
+            mean = means[j]
             if self.protocol == "fedavg":
                 delta = mean - self.server[j]
                 mom = tr.server_momentum * self.momentum[j] + delta

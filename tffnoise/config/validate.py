@@ -139,6 +139,8 @@ def build_noise(data: Any) -> dict:
 def _check_noise_semantics(name: str, ns: schema.NoiseSpec) -> None:
     if name == "label" and ns.level > 1.0:
         raise ConfigError("noise.label.level", ns.level, "a flip probability between 0 and 1")
+    if name == "gradient" and ns.schedule != "step":
+        raise ConfigError("noise.gradient.schedule", ns.schedule, "'step' (gradient noise acts at every update)")
     if name in ("input", "hidden", "label") and ns.schedule != "step":
         # These act on every batch by construction; a different schedule would silently mean nothing.
         raise ConfigError(f"noise.{name}.schedule", ns.schedule, "'step' (this mechanism acts on every batch)")

@@ -61,6 +61,9 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
         store.update(s.run_id, status="running", rounds=problem.rounds, round=start, pid=os.getpid(), error=None)
     emit({"event": "cell_started", "runs": [s.run_id for s in specs], "round": start, "rounds": problem.rounds,
           "synthetic": problem.synthetic, "dataset": problem.description})
+    from tffnoise.runner.privacy_eval import epsilon_curve
+
+    eps = epsilon_curve(problem, engine)
     alive = np.ones(R, bool)
     diverged_at = [None] * R
     last_eval: dict = {}
@@ -82,6 +85,8 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
             row = {"round": t, **{k: _f(v[ri]) for k, v in m.items() if k != "finite"}}
             if t % eval_every == 0 or t == problem.rounds:
                 row.update({k: _f(v[ri]) for k, v in last_eval.items()})
+            if eps is not None:
+                row["epsilon"] = _f(eps[t - 1])
             store.append_metrics(s.run_id, row)
         now = time.time()
         if now - last_ckpt >= CHECKPOINT_EVERY_S or t == problem.rounds or not alive.all():
@@ -99,12 +104,23 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
             break
     if not last_eval:  # resumed from a checkpoint taken at the last round
         last_eval = {**engine.evaluate("test"), **engine.evaluate("val")}
+    privacy = [{} for _ in specs]
+    if cfg.privacy.membership_inference and alive.any():
+        from tffnoise.runner.privacy_eval import membership_inference
+
+        privacy = membership_inference(problem, engine)
+    for ri in range(R):
+        if eps is not None:
+            privacy[ri].update({"epsilon": _f(eps[-1]), "delta": cfg.privacy.delta,
+                                "noise_multiplier": float(engine.noise_multiplier),
+                                "accountant": cfg.privacy.accountant})
     wall = time.time() - t0
     for ri, s in enumerate(specs):
-        finish_run(store, s, engine, problem, ri, last_eval, diverged_at[ri], wall, emit)
+        finish_run(store, s, engine, problem, ri, last_eval, diverged_at[ri], wall, emit, privacy[ri])
 
 
-def finish_run(store: Store, spec, engine, problem, ri: int, last_eval: dict, diverged_round, wall: float, emit) -> None:
+def finish_run(store: Store, spec, engine, problem, ri: int, last_eval: dict, diverged_round, wall: float, emit,
+               privacy: dict) -> None:
     from tffnoise.runner import provenance
 
     hist = store.read_metrics(spec.run_id)
@@ -116,6 +132,8 @@ def finish_run(store: Store, spec, engine, problem, ri: int, last_eval: dict, di
     else:
         final.update({"test_accuracy": None, "test_loss": None})
     final["diverged_round"] = diverged_round
+    if diverged_round is None:
+        final.update(privacy)
     status = "done" if diverged_round is None else "diverged"
     summary = {"run_id": spec.run_id, "status": status, "final": final, "rounds": problem.rounds,
                "synthetic": problem.synthetic, "dataset": problem.description, "repeat": spec.repeat,
@@ -124,7 +142,8 @@ def finish_run(store: Store, spec, engine, problem, ri: int, last_eval: dict, di
     store.write_summary(spec.run_id, summary)
     store.update(spec.run_id, status=status, round=last.get("round", 0), test_accuracy=final.get("test_accuracy"),
                  test_loss=final.get("test_loss"), val_accuracy=final.get("val_accuracy"),
-                 cumulative_train_loss=final.get("cumulative_train_loss"), diverged_round=diverged_round, wall_s=wall)
+                 cumulative_train_loss=final.get("cumulative_train_loss"), diverged_round=diverged_round, wall_s=wall,
+                 epsilon=final.get("epsilon"), mia_auc=final.get("mia_auc"))
     emit({"event": "run_finished", "run_id": spec.run_id, "status": status, "final": final,
           "synthetic": problem.synthetic})
 

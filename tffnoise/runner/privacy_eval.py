@@ -1,0 +1,49 @@
+"""Privacy numbers for finished runs: ε for DP runs (dp-accounting) and membership-inference attacks
+on every run (noise-injected, DP or clean), so the privacy-utility comparison needs nothing else."""
+from __future__ import annotations
+
+import numpy as np
+
+MAX_ATTACK_EXAMPLES = 2000
+
+
+def epsilon_curve(problem, engine) -> list[float] | None:
+    cfg = problem.cfg
+    if cfg.privacy.mode == "none" or getattr(engine, "noise_multiplier", None) is None:
+        return None
+    from tffnoise.algorithms.dp import epsilons
+
+    return epsilons(cfg, problem, engine.noise_multiplier)
+
+
+def membership_inference(problem, engine) -> list[dict]:
+    """Per repeat: members = a sample of that repeat's training examples, non-members = held-out test
+    examples (same count, seeded); loss-threshold and trained attacks."""
+    from tffnoise.algorithms.keys import numpy_seed
+    from tffnoise.privacy.mia import run_attacks
+
+    R = len(problem.repeats)
+    picks, xs = [], []
+    for ri, r in enumerate(problem.repeats):
+        rng = np.random.default_rng(numpy_seed(problem.cfg.experiment.seed, r, 4))
+        xm = problem.x_clients[ri].reshape((-1,) + problem.x_clients.shape[3:])
+        ym = problem.y_clients[ri].reshape(-1)
+        n = min(len(xm), len(problem.x_test), MAX_ATTACK_EXAMPLES)
+        mi, ni = rng.choice(len(xm), n, replace=False), rng.choice(len(problem.x_test), n, replace=False)
+        picks.append((ym[mi], problem.y_test[ni], n))
+        xs.extend([xm[mi], problem.x_test[ni]])
+    outs = engine.predict_proba(np.concatenate(xs))
+    results, offset = [], 0
+    for ri in range(R):
+        ym, yn, n = picks[ri]
+        om, on = outs[ri, offset:offset + n], outs[ri, offset + n:offset + 2 * n]
+        offset += 2 * n
+        if problem.regression:
+            lm, ln = 0.5 * (om[:, 0] - ym) ** 2, 0.5 * (on[:, 0] - yn) ** 2
+            attacks = run_attacks(member_losses=lm, nonmember_losses=ln, seed=ri)
+        else:
+            attacks = run_attacks(om, ym, on, yn, seed=ri)
+        res = {"mia_auc": attacks[0].auc, "mia_advantage": attacks[0].advantage,
+               "mia_trained_auc": attacks[1].auc, "mia_trained_advantage": attacks[1].advantage, "mia_examples": int(n)}
+        results.append({k: (float(v) if np.isfinite(v) else None) for k, v in res.items()})
+    return results
