@@ -17,7 +17,7 @@ from tffnoise.noise.layers import AdditiveNoise, SeededDropout
 # listed in docs (about 2.4M, 22M and 43M).
 CNN_SPECS = {
     "cnn-small": ([64, 128, 256], [512]),
-    "cnn-medium": ([128, 256, 512, 1024], [2048]),
+    "cnn-medium": ([128, 256, 512, 1024], [3840]),
     "cnn-large": ([128, 256, 512, 1024, 2048], [2048, 1024]),
 }
 

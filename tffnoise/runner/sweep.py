@@ -45,6 +45,15 @@ def preflight(specs) -> None:
             stack_plan(build_model(cfg.model, ds.x_train.shape[1:], ds.num_classes, build(cfg.noise), 0))
 
 
+def _is_run_failure(exc: Exception) -> bool:
+    """A worker lost mid-run fails that run only; rerunning resumes it once the worker is back."""
+    try:
+        from tffnoise.execution.remote import CallTimeoutError, WorkerUnavailableError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, (WorkerUnavailableError, CallTimeoutError))
+
+
 def plan(base: dict):
     specs = expand(base)
     cells = [list(g) for _, g in itertools.groupby(specs, key=lambda s: s.setting_id)]
@@ -80,8 +89,13 @@ def run_sweep(base: dict, emit=lambda e: None) -> dict:
         for _, group in sorted(by_round.items()):
             try:
                 execute_cell(group, store, group[0].config.engine, emit, dataset_for(group[0].config))
-            except UserError:
-                raise
+            except UserError as exc:
+                if not _is_run_failure(exc):
+                    raise
+                msg = str(exc)
+                for s in group:
+                    store.update(s.run_id, status="failed", error=msg)
+                    emit({"event": "run_failed", "run_id": s.run_id, "error": msg})
             except Exception as exc:  # one failed cell must not stop the sweep
                 msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
                 for s in group:

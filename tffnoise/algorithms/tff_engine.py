@@ -1,0 +1,196 @@
+"""The TFF engine: Algorithm 1 and its baselines run as a real TFF iterative process (tff_process.py),
+with the same interface, semantics and checkpoint format as `StackedEngine`.
+
+Each round runs the R repeats one after another, each as one call of the process's `next` over its M
+clients. Evaluation runs plain TF on the server weights through the Keras model (so models the stacked
+engine refuses, such as the CNNs with Conv2D and BatchNormalization, run here too), with the per-example
+losses and correctness of `losses.py`.
+
+Execution context: the runner (cli._prepare_execution) installs tffnoise.execution's local or remote
+context before building engines. `tff_process.build_process` (the single call site, before any TFF
+computation is created) keeps whatever context of tffnoise.execution is current in this thread; only
+when none is (a library user or a test building a TffEngine directly) does it install the local one, so
+TFF's own worker_binary, which would outlive us, is never started.
+
+Checkpoints use the stacked engine's keys and shapes (round, cum_loss [R·M], params_j [R·M, ...],
+server_j [R, ...], momentum_j [R, ...]), so a run can resume on either engine.
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from tffnoise.algorithms import losses
+from tffnoise.algorithms import tff_process as proc
+from tffnoise.algorithms.tff_process import ensure_execution_context  # noqa: F401  (re-exported)
+from tffnoise.algorithms.problem import Problem
+from tffnoise.algorithms.stacked import EVAL_CHUNK, client_selection, nosync_pick
+
+
+class TffEngine:
+    name = "tff"
+
+    noise_multiplier = None
+
+    def __init__(self, problem: Problem):
+        if problem.cfg.privacy.mode != "none":
+            from tffnoise.errors import ConfigError
+
+            raise ConfigError("privacy.mode", problem.cfg.privacy.mode, "'none' on engine = 'tff' (DP runs use engine = 'stacked')")
+        self.p = problem
+        self.R, self.M = len(problem.repeats), problem.learners
+        self.protocol = problem.cfg.training.protocol
+        self.layout = proc.layout(problem)
+        self.process = proc.build_process(problem, self.layout)
+        self.selection = client_selection(problem)
+        self._states = [self._to_state(self.process.initialize()) if ri == 0 else
+                        proc.initial_state(problem, self.layout, ri) for ri in range(self.R)]
+        self._model = problem.model_fn(0)
+        self._eval_fn = tf.function(self._eval_chunk)
+        self._predict_fn = tf.function(lambda x: self._model(x, training=False))
+
+    @property
+    def round(self) -> int:
+        """Rounds done, read from the process state (the same for every repeat)."""
+        return int(self._states[0]["round"])
+
+    # --- training -------------------------------------------------------------------------------
+    def _to_state(self, st) -> dict:
+        """A process state as plain numpy (TFF returns its Python containers of numpy values)."""
+        lay = self.layout
+        return {"round": np.int64(st["round"]),
+                "model": [np.asarray(w, d) for w, d in zip(st["model"], lay.weight_dtypes)],
+                "momentum": [np.asarray(w, d) for w, d in zip(st["momentum"], lay.weight_dtypes)],
+                "cum_loss": np.asarray(st["cum_loss"], np.float32)}
+
+    def run_round(self) -> dict:
+        rows = []
+        for ri in range(self.R):
+            t = int(self._states[ri]["round"]) + 1
+            data = proc.client_data(self.p, ri, t, self.selection)
+            state, metrics = self.process.next(self._states[ri], data)
+            self._states[ri] = self._to_state(state)
+            rows.append(metrics)
+        out = {k: np.array([float(m[k]) for m in rows], np.float32)
+               for k in ("train_loss", "train_accuracy", "cumulative_train_loss")}
+        out["finite"] = np.array([bool(m["finite"]) for m in rows])
+        return out
+
+    # --- evaluation -----------------------------------------------------------------------------
+    def _eval_chunk(self, x, y):
+        out = self._model(x, training=False)
+        pe = losses.per_example(self.p.loss_kind, out, y)
+        return tf.reduce_sum(pe), tf.reduce_sum(losses.correct(out, y, self.p.regression))
+
+    def _models(self, ri: int) -> list[list[np.ndarray]]:
+        """Repeat ri's evaluated models: one (PA, fedavg, serial), or all M learners (no-sync)."""
+        model = self._states[ri]["model"]
+        if self.layout.stacked_models:
+            return [[w[i] for w in model] for i in range(self.M)]
+        return [list(model)]
+
+    def _evaluate_model(self, weights, x, y) -> tuple[float, float]:
+        self._model.set_weights(weights)
+        n, loss, corr = len(x), 0.0, 0.0
+        for i in range(0, n, EVAL_CHUNK):
+            l, c = self._eval_fn(tf.constant(x[i:i + EVAL_CHUNK]), tf.constant(y[i:i + EVAL_CHUNK]))
+            loss += float(l)
+            corr += float(c)
+        return loss / n, corr / n
+
+    def evaluate(self, split: str = "test") -> dict:
+        p = self.p
+        if split != "test" and p.x_val is None:
+            return {}
+        loss, acc = [], []
+        for ri in range(self.R):
+            x, y = (p.x_test, p.y_test) if split == "test" else (p.x_val[ri], p.y_val[ri])
+            for w in self._models(ri):
+                lo, ac = self._evaluate_model(w, x, y)
+                loss.append(lo)
+                acc.append(ac)
+        return self._per_repeat(np.array(loss), np.array(acc), "test" if split == "test" else "val")
+
+    def _per_repeat(self, loss, acc, prefix) -> dict:
+        if self.protocol == "no-sync":
+            loss, acc = loss.reshape(self.R, self.M), acc.reshape(self.R, self.M)
+            pick = nosync_pick(self.p)
+            rows = np.arange(self.R)
+            return {f"{prefix}_loss": loss[rows, pick], f"{prefix}_accuracy": acc[rows, pick],
+                    f"{prefix}_accuracy_mean_learner": acc.mean(1), f"{prefix}_loss_mean_learner": loss.mean(1)}
+        return {f"{prefix}_loss": loss, f"{prefix}_accuracy": acc}
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """[R, N, out] outputs of each repeat's evaluated model (for membership inference)."""
+        outs = []
+        for ri in range(self.R):
+            self._model.set_weights(self.final_weights(ri))
+            outs.append(np.concatenate([self._predict_fn(tf.constant(x[i:i + EVAL_CHUNK])).numpy()
+                                        for i in range(0, len(x), EVAL_CHUNK)]))
+        return np.stack(outs)
+
+    # --- state ----------------------------------------------------------------------------------
+    def final_weights(self, ri: int) -> list[np.ndarray]:
+        """Keras-ordered weights of repeat ri's evaluated model (no-sync: the picked learner)."""
+        models = self._models(ri)
+        return [np.array(w) for w in models[int(nosync_pick(self.p)[ri]) if self.layout.stacked_models else 0]]
+
+    def get_state(self) -> dict:
+        """The stacked engine's checkpoint layout (see the module docstring)."""
+        M, nw = self.M, len(self.layout.weight_shapes)
+        st = {"round": np.array(self.round), "cum_loss": np.concatenate([s["cum_loss"] for s in self._states])}
+        for j in range(nw):
+            params, server, mom = [], [], []
+            for ri, s in enumerate(self._states):
+                w = s["model"][j]
+                if self.protocol in ("periodic-averaging", "fedavg"):
+                    params.append(np.repeat(w[None], M, axis=0))
+                    server.append(w[None])
+                else:  # serial, no-sync: the learners' models; the stacked engine's server keeps the init
+                    params.append(w if self.layout.stacked_models else w[None])
+                    server.append(np.asarray(self.p.init_weights[j][ri:ri + 1], w.dtype))
+                mom.append(s["momentum"][j][None])
+            st[f"params_{j}"] = np.concatenate(params)
+            st[f"server_{j}"] = np.concatenate(server)
+            st[f"momentum_{j}"] = np.concatenate(mom)
+        return st
+
+    def set_state(self, st: dict) -> None:
+        M, lay = self.M, self.layout
+        nw = len(lay.weight_shapes)
+        states = []
+        for ri in range(self.R):
+            if self.protocol in ("periodic-averaging", "fedavg"):
+                model = [st[f"server_{j}"][ri] for j in range(nw)]
+            elif lay.stacked_models:
+                model = [st[f"params_{j}"][ri * M:(ri + 1) * M] for j in range(nw)]
+            else:
+                model = [st[f"params_{j}"][ri] for j in range(nw)]
+            states.append(self._to_state({"round": st["round"], "model": model,
+                                          "momentum": [st[f"momentum_{j}"][ri] for j in range(nw)],
+                                          "cum_loss": st["cum_loss"][ri * M:(ri + 1) * M]}))
+        self._states = states
+
+    def split_states(self, st: dict) -> list[dict]:
+        """One checkpoint per repeat, so each run resumes on its own."""
+        M = self.M
+        out = []
+        for ri in range(self.R):
+            d = {"round": st["round"]}
+            for k, v in st.items():
+                if k.startswith(("params_", "cum_loss")):
+                    d[k] = v[ri * M:(ri + 1) * M]
+                elif k.startswith(("server_", "momentum_")):
+                    d[k] = v[ri:ri + 1]
+            out.append(d)
+        return out
+
+    def join_states(self, states: list[dict]) -> dict:
+        rounds = {int(s["round"]) for s in states}
+        if len(rounds) != 1:
+            raise ValueError(f"checkpoints at different rounds {sorted(rounds)} cannot resume as one cell")
+        out = {"round": states[0]["round"]}
+        for k in states[0]:
+            if k != "round":
+                out[k] = np.concatenate([s[k] for s in states])
+        return out

@@ -1,0 +1,266 @@
+"""Algorithm 1 (noisy periodic averaging) and its baselines as a TFF iterative process.
+
+One process trains ONE repeat: M anonymous clients (the learners) and a server. Types (w = the Keras
+weights in Keras order, each `float32[shape]`; for no-sync the server keeps all M models, `float32[M, shape]`):
+
+    initialize: ( -> <round=int64, model=<w...>, momentum=<w...>, cum_loss=float32[M]>@SERVER)
+    next:       (<state@SERVER, data={<x=float32[b,B,...], y=int32[b,B] (float32 for ±1 targets),
+                                       key=int64, slot=int32, sel=float32>}@CLIENTS>
+                 -> <state@SERVER, <train_loss, train_accuracy, cumulative_train_loss, finite>@SERVER>)
+
+`round` counts the rounds done; the server broadcasts <model, round> and every client derives the round t
+and its global steps g = (t−1)·b + s + 1 from it, so nothing that depends on the round is a Python
+counter: TFF traces each computation once. Clients are anonymous, so what makes a client "learner i"
+arrives as client-placed data: its batches for this round (`x`, `y`: [b, B, ...]), its noise key
+(`problem.learner_keys[r, i]`), its slot i (its row of the no-sync model stack and of the per-learner
+cumulative loss) and its fedavg selection weight for this round (`stacked.client_selection`).
+
+Client work mirrors `StackedEngine._round` step for step: weight noise at the round start
+(`on_round_start`), then b local SGD steps with label noise (`on_labels`), step weight noise
+(`on_step_params`), the Keras model's forward pass with `training=True` inside
+`step_key(keys.step_keys(key, g))` (so noise layers and dropout draw the stacked engine's numbers), the loss
+of `losses.py`, gradient noise (`on_gradients`) and w ← w − η·g applied to the perturbed weights.
+
+Aggregation averages ALL model weights, trainable and non-trainable. TFF's stock FedAvg
+(`tff.learning.algorithms.build_weighted_fed_avg`) aggregates only the trainable weights and leaves the
+server's non-trainable ones as they were, so batch-norm moving means and variances would never be
+averaged (they would stay at their initial values on the server, and the evaluated model would
+normalise with statistics no client ever computed). Averaging every weight is also what Algorithm 1 (and
+the stacked engine, whose models have trainable weights only) does. A client that diverges is NOT zeroed
+out as TFF's stock client work does (it replaces non-finite updates by zeros and reports nothing): its
+NaN/inf reaches the average and the round reports `finite = False`, like the stacked engine.
+
+Non-trainable weights (batch-norm statistics) are updated by the layer's own forward pass, not by SGD:
+mechanisms see every weight in Keras order (weight noise perturbs them like any other weight, tensor j
+drawing from the same key as in the stacked engine), but a gradient-noise draw for a non-trainable slot
+is discarded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from tffnoise.algorithms import keys as keylib
+from tffnoise.algorithms import losses
+from tffnoise.algorithms.problem import Problem
+from tffnoise.noise.context import step_key
+
+
+@dataclass
+class ProcessLayout:
+    """Shapes and flags of one problem's process (the same for every repeat)."""
+
+    protocol: str
+    learners: int                     # M
+    steps: int                        # b
+    batch: int                        # B
+    input_shape: tuple
+    y_dtype: np.dtype
+    weight_shapes: list               # Keras order, without any learner axis
+    weight_dtypes: list
+    trainable: list                   # per weight: updated by SGD (else by the layer, e.g. BN statistics)
+
+    @property
+    def stacked_models(self) -> bool:
+        """No-sync keeps every learner's model in the server state (leading axis M)."""
+        return self.protocol == "no-sync"
+
+
+def layout(problem: Problem) -> ProcessLayout:
+    model = problem.model_fn(0)
+    trainable_ids = {id(v) for v in model.trainable_weights}
+    return ProcessLayout(
+        protocol=problem.cfg.training.protocol, learners=problem.learners, steps=problem.steps_per_round,
+        batch=problem.cfg.training.batch_size, input_shape=tuple(problem.input_shape),
+        y_dtype=np.dtype(problem.y_clients.dtype),
+        weight_shapes=[tuple(int(d) for d in v.shape) for v in model.weights],
+        weight_dtypes=[np.dtype(v.dtype.as_numpy_dtype) for v in model.weights],
+        trainable=[id(v) in trainable_ids for v in model.weights])
+
+
+def initial_state(problem: Problem, lay: ProcessLayout, ri: int) -> dict:
+    """Repeat ri's state before round 1 (the value `initialize` returns for ri = 0)."""
+    M = lay.learners
+    w0 = [np.asarray(w[ri], dtype) for w, dtype in zip(problem.init_weights, lay.weight_dtypes)]
+    model = [np.repeat(w[None], M, axis=0) for w in w0] if lay.stacked_models else w0
+    return {"round": np.int64(0), "model": model, "momentum": [np.zeros_like(w) for w in w0],
+            "cum_loss": np.zeros(M, np.float32)}
+
+
+def client_data_type(lay: ProcessLayout):
+    import tensorflow_federated as tff
+
+    return tff.StructWithPythonType([
+        ("x", tff.TensorType(np.float32, [lay.steps, lay.batch, *lay.input_shape])),
+        ("y", tff.TensorType(lay.y_dtype.type, [lay.steps, lay.batch])),
+        ("key", tff.TensorType(np.int64)),
+        ("slot", tff.TensorType(np.int32)),
+        ("sel", tff.TensorType(np.float32)),
+    ], dict)
+
+
+def client_data(problem: Problem, ri: int, t: int, selection: np.ndarray) -> list[dict]:
+    """The M client-placed values for round t (1-based) of repeat ri."""
+    b, M = problem.steps_per_round, problem.learners
+    if not 1 <= t <= problem.rounds:
+        raise ValueError(f"round {t} is outside this problem's 1..{problem.rounds} rounds")
+    order = problem.order[ri, :, (t - 1) * b: t * b]          # [M, b, B]
+    out = []
+    for i in range(M):
+        out.append({"x": np.ascontiguousarray(problem.x_clients[ri, i][order[i]], np.float32),
+                    "y": np.ascontiguousarray(problem.y_clients[ri, i][order[i]]),
+                    "key": np.int64(problem.learner_keys[ri, i]), "slot": np.int32(i),
+                    "sel": np.float32(selection[t - 1, ri, i])})
+    return out
+
+
+def _client_train(problem: Problem, lay: ProcessLayout, model, weights, round_done, data):
+    """One learner's round (the body of the client computation); returns its report for the federated sum."""
+    tr = problem.cfg.training
+    b, lr, M = lay.steps, tr.learning_rate, lay.learners
+    C = 0 if problem.regression else problem.num_classes
+    variables = list(model.weights)
+    trainable_index = [j for j, tr_ in enumerate(lay.trainable) if tr_]
+    trainable_vars = [variables[j] for j in trainable_index]
+    key = tf.cast(data["key"], tf.int64)
+    slot = tf.cast(data["slot"], tf.int32)
+    t = tf.cast(round_done, tf.int64) + 1
+    params = [tf.gather(w, slot) for w in weights] if lay.stacked_models else list(weights)
+    for mech in problem.mechanisms:
+        params = mech.on_round_start(params, key, t)
+    loss_acc = tf.constant(0.0)
+    corr_acc = tf.constant(0.0)
+    cum = tf.constant(0.0)
+    for s in tf.range(b, dtype=tf.int64):
+        g = (t - 1) * b + s + 1
+        x = tf.gather(data["x"], s)
+        y_true = tf.gather(data["y"], s)
+        y = y_true
+        for mech in problem.mechanisms:
+            y = mech.on_labels(y, key, g, C)
+        p_eval = params
+        for mech in problem.mechanisms:
+            p_eval = mech.on_step_params(p_eval, key, g)
+        for v, w in zip(variables, p_eval):
+            v.assign(w)
+        with tf.GradientTape() as tape:
+            with step_key(keylib.step_keys(key, g)):
+                out = model(x, training=True)
+            pe = losses.per_example(problem.loss_kind, out, y)
+            bl = losses.batch_loss(problem.loss_kind, pe)
+        tgrads = tape.gradient(bl, trainable_vars)
+        # Every weight gets a gradient slot (zeros where none), so mechanism draws keep Keras indices.
+        grads = [tf.zeros_like(v) for v in variables]
+        for k, j in enumerate(trainable_index):
+            if tgrads[k] is not None:
+                grads[j] = tf.convert_to_tensor(tgrads[k])
+        for mech in problem.mechanisms:
+            grads = mech.on_gradients(grads, key, g)
+        # Trainable: SGD on the perturbed weights. Non-trainable: what the layer left (BN statistics).
+        params = [w - lr * gr if tr_ else v.read_value()
+                  for w, gr, v, tr_ in zip(p_eval, grads, variables, lay.trainable)]
+        loss_acc += tf.reduce_mean(pe, -1)
+        corr_acc += tf.reduce_mean(losses.correct(out, y_true, problem.regression), -1)
+        cum += bl
+    onehot = tf.one_hot(slot, M, dtype=tf.float32)
+    if lay.stacked_models:
+        # No-sync: the learner's model goes to its own row of a zero stack; the federated sum assembles them.
+        model_out = [tf.scatter_nd(tf.reshape(slot, [1, 1]), w[None], tf.concat([[M], tf.shape(w)], 0))
+                     for w in params]
+    else:
+        model_out = [data["sel"] * w for w in params]
+    return {"model": model_out, "count": tf.cast(data["sel"], tf.float32), "loss": loss_acc, "correct": corr_acc,
+            "cum": onehot * cum, "nonfinite": tf.cast(tf.logical_not(tf.math.is_finite(loss_acc)), tf.int32)}
+
+
+def _server_update(problem: Problem, lay: ProcessLayout, state, sums):
+    tr = problem.cfg.training
+    M, b = lay.learners, lay.steps
+    model, momentum = list(state["model"]), list(state["momentum"])
+    if lay.stacked_models:
+        new_model, new_mom = list(sums["model"]), momentum
+    else:
+        mean = [w / sums["count"] for w in sums["model"]]
+        if lay.protocol == "fedavg":
+            new_mom = [tr.server_momentum * m + (a - w) for m, a, w in zip(momentum, mean, model)]
+            new_model = [w + tr.server_learning_rate * m for w, m in zip(model, new_mom)]
+        else:
+            new_model, new_mom = mean, momentum
+    cum = state["cum_loss"] + sums["cum"]
+    finite = tf.equal(sums["nonfinite"], 0)
+    for w in new_model:
+        finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(w)))
+    new_state = {"round": state["round"] + 1, "model": new_model, "momentum": new_mom, "cum_loss": cum}
+    metrics = {"train_loss": sums["loss"] / M / b, "train_accuracy": sums["correct"] / M / b,
+               "cumulative_train_loss": tf.reduce_mean(cum), "finite": finite}
+    return new_state, metrics
+
+
+def ensure_execution_context() -> None:
+    """Install tffnoise.execution's local context unless one of its contexts is already current here.
+
+    The single call site for the execution context; the runner normally installs it first."""
+    try:
+        from tffnoise import execution
+    except ImportError:  # pragma: no cover - tffnoise.execution not available: TFF's default context
+        return
+    try:
+        from tensorflow_federated.python.core.impl.context_stack import context_stack_impl
+
+        current = context_stack_impl.context_stack.current
+        from tffnoise.execution import local, remote
+
+        ours = [c for c in (getattr(local, "_context", None), getattr(remote, "_remote_context", None)) if c is not None]
+        if any(current is c for c in ours):
+            return
+    except ImportError:  # pragma: no cover - a different layout of either package: just install
+        pass
+    execution.install_local_context()
+
+
+def build_process(problem: Problem, lay: ProcessLayout | None = None):
+    """The TFF iterative process of one repeat. `initialize` gives repeat 0's state; for repeat ri start
+    from `initial_state(problem, lay, ri)` (same type, that repeat's seeded initial weights)."""
+    ensure_execution_context()  # before any TFF computation exists
+    import tensorflow_federated as tff
+
+    lay = lay or layout(problem)
+    init0 = initial_state(problem, lay, 0)
+
+    @tff.tensorflow.computation
+    def init_tf():
+        return {"round": tf.constant(init0["round"]), "model": [tf.constant(w) for w in init0["model"]],
+                "momentum": [tf.constant(w) for w in init0["momentum"]], "cum_loss": tf.constant(init0["cum_loss"])}
+
+    state_type = init_tf.type_signature.result
+    data_type = client_data_type(lay)
+
+    @tff.tensorflow.computation(state_type)
+    def server_message(state):
+        return {"model": list(state["model"]), "round": state["round"]}
+
+    @tff.tensorflow.computation(server_message.type_signature.result, data_type)
+    def client_work(message, data):
+        model = problem.model_fn(0)
+        train = tf.function(lambda weights, round_done, d: _client_train(problem, lay, model, weights, round_done, d))
+        return train(list(message["model"]), message["round"], dict(data))
+
+    @tff.tensorflow.computation(state_type, client_work.type_signature.result)
+    def server_update(state, sums):
+        return _server_update(problem, lay, state, sums)
+
+    @tff.federated_computation
+    def initialize():
+        return tff.federated_eval(init_tf, tff.SERVER)
+
+    @tff.federated_computation(tff.FederatedType(state_type, tff.SERVER), tff.FederatedType(data_type, tff.CLIENTS))
+    def next_fn(state, data):
+        message = tff.federated_broadcast(tff.federated_map(server_message, state))
+        reports = tff.federated_map(client_work, (message, data))
+        sums = tff.federated_sum(reports)
+        out = tff.federated_map(server_update, tff.federated_zip((state, sums)))
+        return out[0], out[1]
+
+    return tff.templates.IterativeProcess(initialize, next_fn)
