@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     import os
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter hides our output
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter hides our output
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

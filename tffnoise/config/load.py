@@ -71,7 +71,9 @@ def apply_preset(data: dict, preset: str | None) -> dict:
 def _undot(table: dict) -> dict:
     out: dict = {}
     for key, value in table.items():
-        set_dotted(out, key, _undot(value) if isinstance(value, dict) and key not in ("grid",) else value)
+        # a sweep grid's keys are dotted config paths, not nested tables
+        nested = isinstance(value, dict) and key.rsplit(".", 1)[-1] != "grid"
+        set_dotted(out, key, _undot(value) if nested else value)
     return out
 
 

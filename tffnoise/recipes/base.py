@@ -1,0 +1,82 @@
+"""The shared command line of every recipe module."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from tffnoise.errors import UserError
+
+
+def recipes_dir() -> Path:
+    env = os.environ.get("TFFNOISE_RECIPES")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "recipes"
+
+
+def recipe_files(files) -> list[Path]:
+    out = []
+    for name in files:
+        p = recipes_dir() / name
+        if not p.exists():
+            raise UserError(f"{p}: recipe file missing (set TFFNOISE_RECIPES to the folder holding the recipe TOML files)")
+        out.append(p)
+    return out
+
+
+def parser(name: str, doc: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"python -m tffnoise.recipes.{name}", description=doc)
+    p.add_argument("--preset", default="smoke", help="smoke (fast, proves it works) or paper (the publication's settings); default smoke")
+    p.add_argument("--data-dir", help="folder or file with the real dataset (sets data.path)")
+    p.add_argument("--out", help="run store directory (default: runs/<recipe>-<preset>)")
+    p.add_argument("--synthetic", action="store_true", help="use the synthetic stand-in where the real data is absent; every output says SYNTHETIC")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="any config override")
+    p.add_argument("--engine", choices=("stacked", "tff"))
+    p.add_argument("--json", action="store_true", help="JSON lines instead of a progress bar")
+    p.add_argument("--no-report", action="store_true", help="skip the report at the end")
+    return p
+
+
+def run_recipe(name: str, files, doc: str, argv=None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    args = parser(name, doc).parse_args(argv)
+    try:
+        return _run(name, files, args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _run(name, files, args) -> int:
+    from tffnoise.cli import _prepare_execution, print_table
+    from tffnoise.config import load_dict
+    from tffnoise.reports.from_store import report_store
+    from tffnoise.runner.progress import JsonEmitter, TerminalProgress
+    from tffnoise.runner.sweep import run_sweep
+
+    out = args.out or f"runs/{name}-{args.preset}"
+    overrides = list(args.overrides)
+    if args.data_dir:
+        overrides.append(("data.path", args.data_dir))
+    if args.synthetic:
+        overrides.append(("data.synthetic", True))
+    if args.engine:
+        overrides.append(("engine", args.engine))
+    overrides.append(("out", out))
+    bases = [load_dict(f, overrides, args.preset) for f in recipe_files(files)]
+    use_json = args.json or not sys.stderr.isatty()
+    failed = 0
+    for base in bases:
+        emit = JsonEmitter() if use_json else TerminalProgress()
+        _prepare_execution(base)
+        result = run_sweep(base, emit)
+        failed += result["status"]["failed"]
+        if not use_json:
+            print_table(result["rows"], result["synthetic"])
+    if not args.no_report:
+        for path in report_store(out):
+            print(path)
+    print(f"recipe {name} (preset {args.preset}) -> {out}", file=sys.stderr)
+    return 1 if failed else 0
