@@ -34,7 +34,8 @@ def cmd_validate(args) -> int:
     base = _base(args)
     config_from_dict(base)
     specs, cells = plan(base)
-    if args.data:
+    plugin = any(":" in s.config.data.source or s.config.model.builder for s in specs)
+    if args.data or plugin:  # a plug-in's contract is only checked by calling it
         from tffnoise.runner.sweep import preflight
 
         preflight(specs)
@@ -110,6 +111,23 @@ def show_run(store, run_id: str) -> int:
     return 0
 
 
+def cmd_rerun(args) -> int:
+    from tffnoise.runner.progress import JsonEmitter
+    from tffnoise.runner.rerun import COMPARED, rerun
+
+    res = rerun(args.dir, args.run, args.out, JsonEmitter(sys.stderr) if args.verbose else (lambda e: None))
+    if args.json:
+        print(json.dumps(res, indent=1, default=str))
+    else:
+        print(f"rerun of {res['run_id']} -> {res['out']}")
+        for key in COMPARED:
+            a, b = (res["original"] or {}).get(key), res["rerun"].get(key)
+            if a is not None or b is not None:
+                print(f"  {key:24} original {a!s:>22}  rerun {b!s:>22}")
+        print("reproduced: same metrics" if res["reproduced"] else f"NOT reproduced: max |difference| {res['max_abs_diff']:.3g}")
+    return 0 if res["reproduced"] else 1
+
+
 def cmd_report(args) -> int:
     from tffnoise.reports.from_store import report_store
 
@@ -141,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--status", choices=("pending", "running", "done", "diverged", "failed"))
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_runs)
+
+    rr = sub.add_parser("rerun", help="re-execute a finished run from its record and compare its metrics")
+    rr.add_argument("dir", help="run store directory")
+    rr.add_argument("run", help="run id (or a unique prefix)")
+    rr.add_argument("--out", help="where the rerun is stored (default DIR/reruns/RUN-TIME)")
+    rr.add_argument("--json", action="store_true")
+    rr.add_argument("--verbose", action="store_true", help="progress events on stderr")
+    rr.set_defaults(func=cmd_rerun)
 
     rep = sub.add_parser("report", help="figures and a Markdown summary from a run store")
     rep.add_argument("dir", help="run store directory")

@@ -56,7 +56,8 @@ def test_sweep_expands_cases_grid_repeats_with_stable_ids():
         'sweep.cases=[{"training.protocol" = "serial", "training.learning_rate" = 0.1}, {"training.protocol" = "periodic-averaging"}]',
     ])
     runs = expand(base)
-    assert len(runs) == 2 * 2 * 2 * 3
+    # level 0 is the clean run whatever the distribution: it runs once per case
+    assert len(runs) == 2 * (1 + 2) * 3
     assert len({r.run_id for r in runs}) == len(runs)
     assert [r.run_id for r in expand(base)] == [r.run_id for r in runs]
     serial = [r for r in runs if r.config.training.protocol == "serial"]

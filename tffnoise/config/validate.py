@@ -165,6 +165,9 @@ def _check_cross_fields(cfg: schema.Config) -> None:
         raise ConfigError("execution.workers", cfg.execution.workers, "a list of 'host:port' strings")
     if cfg.model.builder and ":" not in cfg.model.builder:
         raise ConfigError("model.builder", cfg.model.builder, "'package.module:function'")
+    if cfg.model.builder and ({"input", "hidden"} & set(cfg.noise)):
+        name = sorted({"input", "hidden"} & set(cfg.noise))[0]
+        raise ConfigError(f"noise.{name}", name, "weights, gradient or label with a plug-in model (add tffnoise.noise.layers.AdditiveNoise layers in your builder instead)")
     if cfg.data.targets == "pm1" and cfg.model.output != "linear":
         raise ConfigError("data.targets", "pm1", "'labels' unless model.output = 'linear'")
     if cfg.model.output == "linear" and cfg.data.targets != "pm1":

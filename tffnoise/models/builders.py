@@ -6,8 +6,6 @@ noise layer gets its own seed (paper 2: uncorrelated noise layers).
 """
 from __future__ import annotations
 
-import importlib
-
 import tensorflow as tf
 
 from tffnoise.errors import ConfigError, UserError
@@ -99,25 +97,23 @@ def build_model(model_cfg, input_shape, num_classes: int, mechanisms=(), seed: i
     return tf.keras.Sequential(layers, name=arch)
 
 
-def load_plugin(path: str, field: str):
-    module_name, _, attr = path.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # any import failure is the user's plug-in
-        raise UserError(f"{field}: cannot import {module_name!r} ({type(exc).__name__}: {exc})") from None
-    fn = getattr(module, attr, None)
-    if not callable(fn):
-        raise UserError(f"{field}: {module_name!r} has no callable {attr!r}")
-    return fn
-
-
 def build_plugin(path: str, input_shape, num_classes: int, seed: int) -> tf.keras.Model:
     """Plug-in contract: fn(input_shape: tuple, num_classes: int, seed: int) -> tf.keras.Model whose output
     is softmax probabilities over num_classes (or one linear unit for ±1 targets)."""
-    fn = load_plugin(path, "model.builder")
-    model = fn(tuple(input_shape), int(num_classes), int(seed))
+    from tffnoise.data.plugin import load_callable
+
+    fn = load_callable(path, "model.builder")
+    try:
+        model = fn(tuple(input_shape), int(num_classes), int(seed))
+    except Exception as exc:
+        raise UserError(f"model.builder: {path} raised {type(exc).__name__}: {exc}") from None
     if not isinstance(model, tf.keras.Model):
         raise UserError(f"model.builder: {path} returned {type(model).__name__}, expected a tf.keras.Model")
+    if tuple(model.input_shape[1:]) != tuple(input_shape):
+        raise UserError(f"model.builder: {path} built input shape {model.input_shape[1:]}, the data has {tuple(input_shape)}")
+    out_units = model.output_shape[-1]
+    if out_units not in (num_classes, 1):
+        raise UserError(f"model.builder: {path} outputs {out_units} units; expected {num_classes} (softmax) or 1 (±1 targets)")
     return model
 
 

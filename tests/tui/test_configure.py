@@ -1,0 +1,157 @@
+"""Configure screen: recipe list, form from the schema, inline validation with the CLI's messages,
+noise mechanisms add/remove, sweep grid as text, atomic save, launch request."""
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from tffnoise.config.load import apply_overrides, read_toml
+from tffnoise.config.validate import config_from_dict
+from tffnoise.errors import ConfigError
+from tui.widgets.config_form import ConfigForm, FieldRow, check, error_field, toml_value
+
+from .conftest import FIXTURES, FakeLauncher, make_app
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def _form(pilot) -> ConfigForm:
+    form = pilot.app.screen.query_one("#form", ConfigForm)
+    while not form.ready:
+        await pilot.pause(0.02)
+    await pilot.pause()
+    return form
+
+
+def _cli_message(data: dict, key: str, value) -> str:
+    with pytest.raises(ConfigError) as exc:
+        config_from_dict(apply_overrides({k: v for k, v in data.items() if k != "presets"}, [(key, value)]))
+    return str(exc.value)
+
+
+async def test_form_covers_every_field_and_validates(store_root):
+    app = make_app(store_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await _form(pilot)
+        paths = {r.path for r in form.query(FieldRow)}
+        for p in ("engine", "out", "experiment.repeats", "data.source", "model.hidden", "training.rounds",
+                  "privacy.mode", "execution.workers", "sweep.grid", "sweep.cases", "noise.weights.level",
+                  "noise.weights.schedule", "noise.weights.gamma"):
+            assert p in paths
+        assert form.error is None and form.runs == 6
+        assert "✓ valid" in str(app.screen.query_one("#verdict").render())
+        # the form's dict is the recipe (defaults filled in) and round-trips through validation
+        data = form.data()
+        assert data["presets"]["smoke"]["training.rounds"] == 4
+        assert data["sweep"]["grid"] == {"noise.weights.level": [0.0, 0.5]}
+
+
+async def test_inline_error_matches_cli(store_root):
+    app = make_app(store_root)
+    recipe = read_toml(FIXTURES / "recipes" / "quick.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await _form(pilot)
+        inp = app.screen.query_one("#f-training--rounds")
+        inp.value = "-3"
+        await pilot.pause()
+        expected = _cli_message(recipe, "training.rounds", -3)
+        assert form.error == expected == "training.rounds: -3 is not allowed; expected an integer ≥ 0"
+        row = next(r for r in form.query(FieldRow) if r.path == "training.rounds")
+        assert row.has_class("-error") and row.error == expected
+        assert "✗ training.rounds" in str(app.screen.query_one("#verdict").render())
+        # a word where a number belongs: the same message as `--set training.learning_rate=abc`
+        inp.value = "5"
+        app.screen.query_one("#f-training--learning_rate").value = "abc"
+        await pilot.pause()
+        assert form.error == _cli_message(recipe, "training.learning_rate", "abc")
+        assert not row.has_class("-error")
+        app.screen.query_one("#f-training--learning_rate").value = "0.1"
+        await pilot.pause()
+        assert form.error is None
+
+
+async def test_noise_add_remove_and_grid_text(store_root):
+    app = make_app(store_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await _form(pilot)
+        await form.add_mechanism("gradient")
+        await pilot.pause()
+        d = form.data()
+        assert set(d["noise"]) == {"weights", "gradient"}
+        assert d["noise"]["gradient"]["schedule"] == "step"  # the mechanism's own defaults
+        app.screen.query_one("#f-noise--gradient--level").value = "0.01"
+        app.screen.query_one("#f-sweep--grid").value = '{ "noise.weights.level" = [0.0, 0.5, 1.0] }'
+        await pilot.pause()
+        assert form.error is None and form.runs == 9
+        app.screen.query_one("#f-sweep--grid").value = '{ "noise.weights.lvl" = [0.0] }'
+        await pilot.pause()
+        assert form.error and form.error.startswith("noise.weights.lvl")
+        app.screen.query_one("#f-sweep--grid").value = '{ "noise.weights.level" = [] }'
+        await pilot.pause()
+        assert form.error.startswith("sweep.grid.noise.weights.level:")
+        row = next(r for r in form.query(FieldRow) if r.path == "sweep.grid")
+        assert row.has_class("-error")
+        await form.remove_mechanism("gradient")
+        app.screen.query_one("#f-sweep--grid").value = "{}"
+        await pilot.pause()
+        assert set(form.data()["noise"]) == {"weights"} and form.error is None
+        # the mechanism's label schedule rule: the validator's semantic checks come through
+        await form.add_mechanism("label")
+        app.screen.query_one("#f-noise--label--level").value = "1.5"
+        await pilot.pause()
+        assert form.error == "noise.label.level: 1.5 is not allowed; expected a flip probability between 0 and 1"
+
+
+async def test_save_atomic_roundtrip_and_launch_request(store_root, tmp_path):
+    app = make_app(store_root)
+    target = tmp_path / "saved.toml"
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await _form(pilot)
+        app.screen.query_one("#f-experiment--repeats").value = "2"
+        app.screen.query_one("#save-path").value = str(target)
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        saved = tomllib.loads(target.read_text())
+        assert saved["experiment"]["repeats"] == 2
+        assert saved["presets"]["smoke"]["training.rounds"] == 4
+        assert config_from_dict({k: v for k, v in saved.items() if k != "presets"}).experiment.repeats == 2
+        assert not list(tmp_path.glob(".saved.toml.*"))  # no temp file left behind
+        # open that path through the "open TOML" box
+        app.screen.query_one("#open-path").value = str(target)
+        app.screen.query_one("#open-path").focus()
+        await pilot.press("enter")
+        form = await _form(pilot)
+        assert form.data()["experiment"]["repeats"] == 2
+
+
+async def test_recipe_list_and_launch_message(store_root, tmp_path):
+    from tui.screens.monitor import MonitorScreen
+
+    launcher = FakeLauncher(FIXTURES / "quickstart_events.jsonl")
+    app = make_app(store_root, launcher=launcher)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await _form(pilot)
+        assert [str(i.name).rsplit("/", 1)[-1] for i in app.screen.query("#recipes ListItem")] == ["quick.toml"]
+        app.screen.query_one("#f-out").value = str(tmp_path / "out")
+        preset = app.screen.query_one("#preset")
+        assert [str(o[0]) for o in preset._options] == ["(none)", "smoke"]
+        preset.value = "smoke"
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert len(launcher.jobs) == 1
+        job = launcher.jobs[0]
+        cfg = job.config
+        assert job.out == tmp_path / "out" and job.state in ("running", "done") and job.preset == "smoke"
+        assert cfg.parent == tmp_path / "out" / "launches" and cfg.exists()
+        assert isinstance(app.screen, MonitorScreen)
+        assert config_from_dict({k: v for k, v in tomllib.loads(cfg.read_text()).items() if k != "presets"})
+
+
+def test_helpers():
+    assert toml_value({"noise.weights.level": [0.0, 0.5], "a": True}) == '{ "noise.weights.level" = [0.0, 0.5], a = true }'
+    assert check({"training": {"rounds": -1}})[0] == "training.rounds: -1 is not allowed; expected an integer ≥ 0"
+    assert error_field("noise.weights.level: 'x' is not allowed; expected a number", ["noise.weights.level"]) == "noise.weights.level"
+    assert error_field("sweep.grid.a.b: [] is not allowed; expected x", ["sweep.grid"]) == "sweep.grid"

@@ -1,0 +1,148 @@
+"""tffnoise-tui: configure, launch, monitor and compare noise-injection sweeps from the terminal.
+
+Never imports TensorFlow: the runner does the training in its own (detached) process.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from tui.launcher import Job, Launcher, candidate_stores
+from tui.messages import LaunchRequested
+
+MODES = ("configure", "monitor", "results", "devices")
+
+
+class TffnoiseApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "tffnoise"
+    BINDINGS = [
+        Binding("f2", "mode('configure')", "Configure", priority=True),
+        Binding("f3", "mode('monitor')", "Monitor", priority=True),
+        Binding("f4", "mode('results')", "Results", priority=True),
+        Binding("f5", "mode('devices')", "Devices", priority=True),
+        Binding("f1", "help", "Help", priority=True, show=False),
+        Binding("c", "mode('configure')", "Configure", show=False),
+        Binding("m", "mode('monitor')", "Monitor", show=False),
+        Binding("r", "mode('results')", "Results", show=False),
+        Binding("d", "mode('devices')", "Devices", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+    ]
+
+    def __init__(self, *, store: str | Path | None = None, recipes: str | Path | None = None,
+                 config: str | Path | None = None, launcher: Launcher | None = None, probe=None,
+                 clock=time.time, start_mode: str | None = None, poll_interval: float = 0.5,
+                 device_interval: float = 2.0, allow_open: bool = True, discover: bool = True):
+        super().__init__()
+        self.recipes_dir = Path(recipes) if recipes else Path.cwd() / "recipes"
+        self.initial_config = Path(config) if config else None
+        self.store_root = Path(store).expanduser().resolve() if store else (Path.cwd() / "runs").resolve()
+        self._store_pinned = store is not None
+        self.launcher = launcher or Launcher(clock=clock)
+        if probe is None:
+            from tui.devices import probe
+        self.probe = probe
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.device_interval = device_interval
+        self.allow_open = allow_open
+        self._discover = discover
+        self._start_mode = start_mode
+        self.first_paint: float | None = None  # perf_counter() when the first screen was laid out
+
+    def on_mount(self) -> None:
+        from tui.screens.configure import ConfigureScreen
+        from tui.screens.devices import DevicesScreen
+        from tui.screens.monitor import MonitorScreen
+        from tui.screens.results import ResultsScreen
+
+        self.add_mode("configure", ConfigureScreen)
+        self.add_mode("monitor", MonitorScreen)
+        self.add_mode("results", ResultsScreen)
+        self.add_mode("devices", DevicesScreen)
+        mode = self._start_mode
+        if self._discover:
+            found = self.launcher.discover(candidate_stores(Path.cwd(), [self.store_root]))
+            if found:
+                self.store_root = Path(found[0].out)
+                self._store_pinned = True
+                self.notify(f"found {len(found)} running sweep(s) in {found[0].out}: monitoring")
+                mode = mode or "monitor"
+        self.switch_mode(mode or "configure")
+        self.call_after_refresh(self._first_paint)
+        self.set_interval(self.poll_interval, self._poll_launcher)
+
+    def _first_paint(self) -> None:
+        self.first_paint = time.perf_counter()
+
+    def _poll_launcher(self) -> None:
+        if self.launcher.poll():
+            job = self.launcher.latest()
+            if job is not None and not job.active:
+                sev = "information" if job.state == "done" else "error"
+                self.notify(f"{job.name}: {job.state}", severity=sev)
+
+    # --- shared state -----------------------------------------------------------------------------
+    def recipe_files(self) -> list[Path]:
+        try:
+            return sorted(self.recipes_dir.glob("*.toml"))
+        except OSError:
+            return []
+
+    def set_store(self, root: Path) -> None:
+        """A recipe was loaded: its `out` becomes the store the results look at (unless --out pinned one)."""
+        if not self._store_pinned and not self.launcher.current:
+            self.store_root = Path(root).expanduser().resolve()
+
+    def display_path(self, path) -> str:
+        """A path relative to the working directory when it is under it (shorter titles at 80 columns)."""
+        p = Path(path)
+        try:
+            return str(p.resolve().relative_to(Path.cwd().resolve()))
+        except (ValueError, OSError):
+            return str(p)
+
+    # --- actions ----------------------------------------------------------------------------------
+    def action_mode(self, mode: str) -> None:
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def on_launch_requested(self, msg: LaunchRequested) -> None:
+        busy = self.launcher.current is not None
+        job = self.launcher.submit(Job(config=msg.config_path, out=msg.out, preset=msg.preset,
+                                       overrides=list(msg.overrides)))
+        self.store_root = Path(msg.out)
+        self.notify(f"queued {job.name} (after the running sweep)" if busy else f"launched {job.name} → {msg.out}")
+        self.switch_mode("monitor")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tffnoise-tui", description=__doc__.splitlines()[0])
+    p.add_argument("config", nargs="?", help="a TOML config to open (default: the first recipe)")
+    p.add_argument("--out", help="run store to monitor and compare (default: the config's `out`)")
+    p.add_argument("--recipes", help="recipes folder (default: ./recipes)")
+    p.add_argument("--screen", choices=MODES, help="screen to start on")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    app = TffnoiseApp(store=args.out, recipes=args.recipes, config=args.config, start_mode=args.screen)
+    app.run()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

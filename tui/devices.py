@@ -1,0 +1,96 @@
+"""Probe the machine: NVIDIA GPUs through NVML (pynvml), CPU and RAM through psutil. Never raises."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Gpu:
+    index: int
+    name: str
+    util: float | None
+    mem_used_mb: float | None
+    mem_total_mb: float | None
+    temp_c: float | None
+
+
+@dataclass
+class DeviceReport:
+    gpus: list[Gpu] = field(default_factory=list)
+    nvml_error: str | None = None
+    driver: str | None = None
+    cpu_percent: float | None = None
+    cpu_count: int | None = None
+    ram_used_mb: float | None = None
+    ram_total_mb: float | None = None
+    load: tuple | None = None
+
+    def gpu_line(self) -> str:
+        if self.gpus:
+            return f"{len(self.gpus)} NVIDIA GPU(s), driver {self.driver or '?'}"
+        return f"no NVIDIA GPU (NVML: {self.nvml_error or 'no devices'})"
+
+
+def _s(x) -> str:
+    return x.decode() if isinstance(x, bytes) else str(x)
+
+
+def probe_gpus() -> tuple[list[Gpu], str | None, str | None]:
+    try:
+        import pynvml
+    except Exception as exc:  # nvidia-ml-py not installed
+        return [], f"pynvml unavailable: {exc}", None
+    try:
+        pynvml.nvmlInit()
+    except Exception as exc:
+        return [], _s(exc) or type(exc).__name__, None
+    gpus: list[Gpu] = []
+    try:
+        try:
+            driver = _s(pynvml.nvmlSystemGetDriverVersion())
+        except Exception:
+            driver = None
+        for i in range(pynvml.nvmlDeviceGetCount()):
+            h = pynvml.nvmlDeviceGetHandleByIndex(i)
+            name = _s(pynvml.nvmlDeviceGetName(h))
+            util = mem_used = mem_total = temp = None
+            try:
+                util = float(pynvml.nvmlDeviceGetUtilizationRates(h).gpu)
+            except Exception:
+                pass
+            try:
+                m = pynvml.nvmlDeviceGetMemoryInfo(h)
+                mem_used, mem_total = m.used / 2**20, m.total / 2**20
+            except Exception:
+                pass
+            try:
+                temp = float(pynvml.nvmlDeviceGetTemperature(h, pynvml.NVML_TEMPERATURE_GPU))
+            except Exception:
+                pass
+            gpus.append(Gpu(i, name, util, mem_used, mem_total, temp))
+        return gpus, None if gpus else "no devices", driver
+    except Exception as exc:
+        return gpus, _s(exc) or type(exc).__name__, None
+    finally:
+        try:
+            pynvml.nvmlShutdown()
+        except Exception:
+            pass
+
+
+def probe() -> DeviceReport:
+    gpus, err, driver = probe_gpus()
+    rep = DeviceReport(gpus=gpus, nvml_error=err, driver=driver)
+    try:
+        import os
+
+        import psutil
+
+        rep.cpu_percent = psutil.cpu_percent(interval=None)
+        rep.cpu_count = psutil.cpu_count()
+        vm = psutil.virtual_memory()
+        rep.ram_used_mb, rep.ram_total_mb = (vm.total - vm.available) / 2**20, vm.total / 2**20
+        rep.load = os.getloadavg()
+    except Exception:
+        pass
+    return rep

@@ -1,0 +1,203 @@
+"""Read the run store while a sweep writes it (SQLite in WAL mode, metrics.jsonl appended per round).
+
+Nothing here imports TensorFlow: only `tffnoise.runner.store` (sqlite + json).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def pid_alive(pid) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def runner_alive(pid) -> bool:
+    """The pid is alive and (where /proc tells) still a tffnoise process, not a recycled pid."""
+    if not pid_alive(pid):
+        return False
+    try:
+        cmd = open(f"/proc/{int(pid)}/cmdline", "rb").read()
+    except OSError:
+        return True  # no /proc (macOS) or no permission: trust the pid
+    return b"tffnoise" in cmd
+
+
+@dataclass
+class Progress:
+    """Round progress of one run as observed over time (for an ETA that works for reattached sweeps too)."""
+
+    first_t: float
+    first_round: int
+    last_t: float
+    last_round: int
+
+    def eta(self, rounds: int) -> float | None:
+        done = self.last_round - self.first_round
+        if done <= 0 or not rounds:
+            return None
+        rate = (self.last_t - self.first_t) / done
+        return max(0.0, (rounds - self.last_round) * rate)
+
+
+def fmt_eta(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"
+
+
+class StoreReader:
+    """Polls one store root. Every method tolerates a store that does not exist yet."""
+
+    def __init__(self, root: str | Path, clock=time.time):
+        self.root = Path(root)
+        self.clock = clock
+        self._store = None
+        self._metrics: dict[str, tuple[int, list[dict]]] = {}
+        self.progress: dict[str, Progress] = {}
+
+    # --- index ----------------------------------------------------------------------------------
+    @property
+    def exists(self) -> bool:
+        return (self.root / "index.sqlite").exists()
+
+    def _open(self):
+        if self._store is None and self.exists:
+            from tffnoise.runner.store import Store
+
+            self._store = Store(self.root, create=False)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def rows(self) -> list[dict]:
+        store = self._open()
+        if store is None:
+            return []
+        try:
+            rows = store.all()
+        except Exception:  # sqlite busy / table not created yet: next poll
+            return []
+        now = self.clock()
+        for r in rows:
+            rnd = int(r.get("round") or 0)
+            p = self.progress.get(r["run_id"])
+            if r.get("status") != "running":
+                continue
+            if p is None or rnd < p.last_round:
+                self.progress[r["run_id"]] = Progress(now, rnd, now, rnd)
+            elif rnd > p.last_round:
+                p.last_t, p.last_round = now, rnd
+        return rows
+
+    def eta(self, row: dict) -> float | None:
+        p = self.progress.get(row["run_id"])
+        return p.eta(int(row.get("rounds") or 0)) if p else None
+
+    def running(self, rows: list[dict] | None = None) -> list[dict]:
+        """Runs marked running whose process is still alive (a sweep that outlived a TUI)."""
+        rows = self.rows() if rows is None else rows
+        return [r for r in rows if r.get("status") == "running" and runner_alive(r.get("pid"))]
+
+    # --- per-run files --------------------------------------------------------------------------
+    def metrics(self, run_id: str) -> list[dict]:
+        """metrics.jsonl, re-read only when its size changed."""
+        p = self.root / "runs" / run_id / "metrics.jsonl"
+        try:
+            size = p.stat().st_size
+        except OSError:
+            return []
+        cached = self._metrics.get(run_id)
+        if cached and cached[0] == size:
+            return cached[1]
+        out = []
+        for line in p.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                break
+        self._metrics[run_id] = (size, out)
+        return out
+
+    def run_json(self, run_id: str, name: str = "run.json") -> dict | None:
+        p = self.root / "runs" / run_id / name
+        try:
+            return json.loads(p.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+
+    def newest_devices(self) -> tuple[list[str], str | None]:
+        """TensorFlow's visible devices from the newest run.json provenance, and that run's id."""
+        runs = self.root / "runs"
+        try:
+            files = sorted(runs.glob("*/run.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        except OSError:
+            return [], None
+        for f in files[:20]:
+            try:
+                data = json.loads(f.read_text())
+            except (OSError, json.JSONDecodeError):
+                continue
+            devs = (data.get("provenance") or {}).get("devices")
+            if devs is not None:
+                return list(devs), f.parent.name
+        return [], None
+
+    def records(self, rows: list[dict] | None = None) -> list[dict]:
+        """Store rows shaped as report records (`final` holds the final metrics) for tffnoise.metrics."""
+        rows = self.rows() if rows is None else rows
+        out = []
+        for r in rows:
+            final = {k: r.get(k) for k in ("test_accuracy", "test_loss", "val_accuracy", "cumulative_train_loss",
+                                           "epsilon", "mia_auc", "diverged_round")}
+            out.append({**r, "final": final})
+        return out
+
+    def launch_logs(self) -> list[Path]:
+        d = self.root / "launches"
+        try:
+            return sorted(d.glob("*.log"))
+        except OSError:
+            return []
+
+
+def sweep_progress(rows: list[dict]) -> float:
+    """Fraction of the sweep's rounds done (finished runs count whole)."""
+    if not rows:
+        return 0.0
+    total = 0.0
+    for r in rows:
+        if r.get("status") in ("done", "diverged", "failed"):
+            total += 1
+        elif r.get("rounds"):
+            total += min(1.0, (r.get("round") or 0) / r["rounds"])
+    return total / len(rows)
+
+
+def status_counts(rows: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.get("status") or "?"] = counts.get(r.get("status") or "?", 0) + 1
+    return counts
