@@ -42,3 +42,20 @@ def step_scale(spec, step_t):
     if spec.schedule == "step":
         return decayed(spec.level, spec.decay, t, spec.gamma)
     return tf.zeros_like(t)
+
+
+def applied(mechanisms, round_t: int, steps_per_round: int) -> dict:
+    """What each mechanism adds in round `round_t`, for the per-round record (reports, TUI): the
+    distribution and the scale at the round's sync and at its first and last local step."""
+    out = {}
+    first, last = (round_t - 1) * steps_per_round + 1, round_t * steps_per_round
+    for m in mechanisms:
+        s = m.spec
+        rec = {"distribution": s.distribution}
+        if m.name == "weights" and s.schedule != "step":
+            rec["scale"] = float(sync_scale(s, round_t))
+        else:
+            rec["scale_first_step"] = float(step_scale(s, first))
+            rec["scale_last_step"] = float(step_scale(s, last))
+        out[m.name] = rec
+    return out

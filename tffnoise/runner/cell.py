@@ -61,6 +61,7 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
         store.update(s.run_id, status="running", rounds=problem.rounds, round=start, pid=os.getpid(), error=None)
     emit({"event": "cell_started", "runs": [s.run_id for s in specs], "round": start, "rounds": problem.rounds,
           "synthetic": problem.synthetic, "dataset": problem.description})
+    from tffnoise.noise.schedules import applied
     from tffnoise.runner.privacy_eval import epsilon_curve
 
     eps = epsilon_curve(problem, engine)
@@ -71,6 +72,7 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
     eval_every = cfg.training.eval_every
     for t in range(start + 1, problem.rounds + 1):
         m = engine.run_round()
+        noise_rec = applied(problem.mechanisms, t, problem.steps_per_round) if problem.mechanisms else None
         if t % eval_every == 0 or t == problem.rounds:
             last_eval = {**engine.evaluate("test"), **engine.evaluate("val")}
         for ri, s in enumerate(specs):
@@ -87,6 +89,8 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
                 row.update({k: _f(v[ri]) for k, v in last_eval.items()})
             if eps is not None:
                 row["epsilon"] = _f(eps[t - 1])
+            if noise_rec:
+                row["noise"] = noise_rec
             store.append_metrics(s.run_id, row)
         now = time.time()
         if now - last_ckpt >= CHECKPOINT_EVERY_S or t == problem.rounds or not alive.all():
