@@ -14,6 +14,11 @@ TFF's own worker_binary, which would outlive us, is never started.
 
 Checkpoints use the stacked engine's keys and shapes (round, cum_loss [R·M], params_j [R·M, ...],
 server_j [R, ...], momentum_j [R, ...]), so a run can resume on either engine.
+
+Differential privacy (see tff_process.py): DP-SGD clips and noises inside each client's local steps with
+the keyed generator (equal to the stacked engine, noise on); DP-FedAvg aggregates the client updates with
+TFF's `DifferentiallyPrivateFactory.gaussian_fixed` (equal to the stacked engine with z = 0; TF's own RNG
+draws the noise otherwise). `noise_multiplier` is the resolved z the runner reports ε for.
 """
 from __future__ import annotations
 
@@ -30,21 +35,22 @@ from tffnoise.algorithms.stacked import EVAL_CHUNK, client_selection, nosync_pic
 class TffEngine:
     name = "tff"
 
-    noise_multiplier = None
-
     def __init__(self, problem: Problem):
-        if problem.cfg.privacy.mode != "none":
-            from tffnoise.errors import ConfigError
-
-            raise ConfigError("privacy.mode", problem.cfg.privacy.mode, "'none' on engine = 'tff' (DP runs use engine = 'stacked')")
         self.p = problem
         self.R, self.M = len(problem.repeats), problem.learners
         self.protocol = problem.cfg.training.protocol
-        self.layout = proc.layout(problem)
+        self.layout = proc.layout(problem)  # resolves and validates [privacy] (dp.py's own classes)
+        dp = self.layout.privacy
+        # The resolved z (after privacy.target_epsilon) the runner's ε accounting reads; None without DP.
+        self.noise_multiplier = dp.noise_multiplier if dp is not None else None
         self.process = proc.build_process(problem, self.layout)
         self.selection = client_selection(problem)
-        self._states = [self._to_state(self.process.initialize()) if ri == 0 else
-                        proc.initial_state(problem, self.layout, ri) for ri in range(self.R)]
+        first = self._to_state(self.process.initialize())
+        # DP-FedAvg: TFF's DP aggregator state as `initialize` made it (fixed clip and noise: the same for
+        # every repeat, and all a resumed run needs; it is not part of the shared checkpoint format).
+        self._aggregator0 = first.get("aggregator")
+        self._states = [first if ri == 0 else self._with_aggregator(proc.initial_state(problem, self.layout, ri))
+                        for ri in range(self.R)]
         self._model = problem.model_fn(0)
         self._eval_fn = tf.function(self._eval_chunk)
         self._predict_fn = tf.function(lambda x: self._model(x, training=False))
@@ -56,12 +62,26 @@ class TffEngine:
 
     # --- training -------------------------------------------------------------------------------
     def _to_state(self, st) -> dict:
-        """A process state as plain numpy (TFF returns its Python containers of numpy values)."""
+        """A process state as plain numpy (TFF returns its Python containers of numpy values); DP-FedAvg's
+        `aggregator` state is kept as TFF returned it."""
         lay = self.layout
-        return {"round": np.int64(st["round"]),
-                "model": [np.asarray(w, d) for w, d in zip(st["model"], lay.weight_dtypes)],
-                "momentum": [np.asarray(w, d) for w, d in zip(st["momentum"], lay.weight_dtypes)],
-                "cum_loss": np.asarray(st["cum_loss"], np.float32)}
+        out = {"round": np.int64(st["round"]),
+               "model": [np.asarray(w, d) for w, d in zip(st["model"], lay.weight_dtypes)],
+               "momentum": [np.asarray(w, d) for w, d in zip(st["momentum"], lay.weight_dtypes)],
+               "cum_loss": np.asarray(st["cum_loss"], np.float32)}
+        if "aggregator" in st:
+            out["aggregator"] = st["aggregator"]
+        return out
+
+    def _with_aggregator(self, st: dict) -> dict:
+        """A state built outside the process (another repeat's start, a checkpoint) with DP-FedAvg's
+        aggregator state; `is_init_state` says whether any round has run (TFF's DP-event extraction)."""
+        agg = self._aggregator0
+        if agg is not None and "aggregator" not in st:
+            if int(st["round"]) > 0 and hasattr(agg, "_replace"):
+                agg = agg._replace(is_init_state=False)
+            st = {**st, "aggregator": agg}
+        return st
 
     def run_round(self) -> dict:
         rows = []
@@ -166,9 +186,9 @@ class TffEngine:
                 model = [st[f"params_{j}"][ri * M:(ri + 1) * M] for j in range(nw)]
             else:
                 model = [st[f"params_{j}"][ri] for j in range(nw)]
-            states.append(self._to_state({"round": st["round"], "model": model,
-                                          "momentum": [st[f"momentum_{j}"][ri] for j in range(nw)],
-                                          "cum_loss": st["cum_loss"][ri * M:(ri + 1) * M]}))
+            states.append(self._with_aggregator(self._to_state({
+                "round": st["round"], "model": model, "momentum": [st[f"momentum_{j}"][ri] for j in range(nw)],
+                "cum_loss": st["cum_loss"][ri * M:(ri + 1) * M]})))
         self._states = states
 
     def split_states(self, st: dict) -> list[dict]:

@@ -34,6 +34,30 @@ Non-trainable weights (batch-norm statistics) are updated by the layer's own for
 mechanisms see every weight in Keras order (weight noise perturbs them like any other weight, tensor j
 drawing from the same key as in the stacked engine), but a gradient-noise draw for a non-trainable slot
 is discarded.
+
+Differential privacy (`[privacy] mode`, the semantics of `dp.py`):
+
+- dp-sgd: each local step replaces the batch gradient by `dp.DpSgd`'s: the batch is cut into
+  microbatches (contiguous, as in the stacked engine), each microbatch's gradient (the Keras model's
+  forward pass on that microbatch under the same step key) is clipped to L2 norm C over the trainable
+  weights, the clipped gradients are summed, Gaussian noise of std z·C is added from the project's keyed
+  generator (stream "dp", key (learner key, g), tensor j in Keras order: the stacked engine's numbers),
+  and mean losses divide by the number of microbatches. TFF and stacked DP-SGD runs are equal with noise on.
+- dp-fedavg: aggregation of the client updates (client model − broadcast model, every weight in Keras
+  order; an unselected fedavg client sends zeros) goes through TFF's own DP aggregator,
+  `tff.aggregators.DifferentiallyPrivateFactory.gaussian_fixed(noise_multiplier=z,
+  clients_per_round=k, clip=C)` (tensorflow-privacy's `NormalizedQuery(GaussianSumQuery)`): clip each
+  client's update to C on the client, sum, add N(0, (z·C)²) on the server, divide by k (the round's client
+  count: training.clients_per_round, or M). The server applies the noisy mean update: fedavg with its
+  server learning rate and momentum, periodic averaging as w + update. The aggregator's state is the
+  `aggregator` field of the process state:
+
+      state = <round, model, momentum, cum_loss, aggregator=<query_state=<numerator_state=
+               <l2_norm_clip=float32, stddev=float32>, denominator=float32>, agg_state=<>,
+               dp_event=<...>, is_init_state=bool>>
+
+  Its noise comes from TF's own RNG (not the keyed generator), so DP-FedAvg equals the stacked engine
+  only with z = 0 (clipping); with z > 0 the noise has the same distribution, not the same draws.
 """
 from __future__ import annotations
 
@@ -45,7 +69,34 @@ import tensorflow as tf
 from tffnoise.algorithms import keys as keylib
 from tffnoise.algorithms import losses
 from tffnoise.algorithms.problem import Problem
+from tffnoise.noise import distributions, rng
 from tffnoise.noise.context import step_key
+
+
+@dataclass
+class DpSettings:
+    """The resolved `[privacy]` of a DP run (z after privacy.target_epsilon, see dp.resolve_noise_multiplier)."""
+
+    mode: str                         # 'dp-sgd' or 'dp-fedavg'
+    noise_multiplier: float           # z
+    clip: float                       # C
+    microbatches: int = 0             # dp-sgd: the number of microbatches per batch (a divisor of B)
+    clients_per_round: int = 0        # dp-fedavg: k, the denominator of the noisy mean
+
+
+def dp_settings(problem: Problem) -> DpSettings | None:
+    """None without DP; else the settings, resolved and validated by dp.py's own classes."""
+    pv = problem.cfg.privacy
+    if pv.mode == "none":
+        return None
+    from tffnoise.algorithms import dp
+
+    if pv.mode == "dp-sgd":
+        d = dp.DpSgd(pv, problem)
+        return DpSettings("dp-sgd", float(d.z), float(d.clip), microbatches=int(d.mb))
+    d = dp.DpFedAvg(pv, problem)
+    return DpSettings("dp-fedavg", float(d.z), float(d.clip),
+                      clients_per_round=int(problem.cfg.training.clients_per_round or problem.learners))
 
 
 @dataclass
@@ -61,6 +112,15 @@ class ProcessLayout:
     weight_shapes: list               # Keras order, without any learner axis
     weight_dtypes: list
     trainable: list                   # per weight: updated by SGD (else by the layer, e.g. BN statistics)
+    privacy: DpSettings | None = None  # DP-SGD / DP-FedAvg, or None
+
+    @property
+    def dp_sgd(self) -> bool:
+        return self.privacy is not None and self.privacy.mode == "dp-sgd"
+
+    @property
+    def dp_fedavg(self) -> bool:
+        return self.privacy is not None and self.privacy.mode == "dp-fedavg"
 
     @property
     def stacked_models(self) -> bool:
@@ -77,7 +137,7 @@ def layout(problem: Problem) -> ProcessLayout:
         y_dtype=np.dtype(problem.y_clients.dtype),
         weight_shapes=[tuple(int(d) for d in v.shape) for v in model.weights],
         weight_dtypes=[np.dtype(v.dtype.as_numpy_dtype) for v in model.weights],
-        trainable=[id(v) in trainable_ids for v in model.weights])
+        trainable=[id(v) in trainable_ids for v in model.weights], privacy=dp_settings(problem))
 
 
 def initial_state(problem: Problem, lay: ProcessLayout, ri: int) -> dict:
@@ -145,22 +205,29 @@ def _client_train(problem: Problem, lay: ProcessLayout, model, weights, round_do
             p_eval = mech.on_step_params(p_eval, key, g)
         for v, w in zip(variables, p_eval):
             v.assign(w)
+        sk = keylib.step_keys(key, g)
         with tf.GradientTape() as tape:
-            with step_key(keylib.step_keys(key, g)):
+            with step_key(sk):
                 out = model(x, training=True)
             pe = losses.per_example(problem.loss_kind, out, y)
             bl = losses.batch_loss(problem.loss_kind, pe)
-        tgrads = tape.gradient(bl, trainable_vars)
-        # Every weight gets a gradient slot (zeros where none), so mechanism draws keep Keras indices.
-        grads = [tf.zeros_like(v) for v in variables]
-        for k, j in enumerate(trainable_index):
-            if tgrads[k] is not None:
-                grads[j] = tf.convert_to_tensor(tgrads[k])
+        # What the full-batch pass left in the non-trainable weights (BN statistics), read before any
+        # DP-SGD microbatch pass runs the layers again.
+        after = [v.read_value() for v in variables]
+        if lay.dp_sgd:
+            grads = _dp_sgd_gradients(problem, lay, model, trainable_index, x, y, sk, key, g)
+        else:
+            tgrads = tape.gradient(bl, trainable_vars)
+            # Every weight gets a gradient slot (zeros where none), so mechanism draws keep Keras indices.
+            grads = [tf.zeros_like(v) for v in variables]
+            for k, j in enumerate(trainable_index):
+                if tgrads[k] is not None:
+                    grads[j] = tf.convert_to_tensor(tgrads[k])
         for mech in problem.mechanisms:
             grads = mech.on_gradients(grads, key, g)
         # Trainable: SGD on the perturbed weights. Non-trainable: what the layer left (BN statistics).
-        params = [w - lr * gr if tr_ else v.read_value()
-                  for w, gr, v, tr_ in zip(p_eval, grads, variables, lay.trainable)]
+        params = [w - lr * gr if tr_ else a
+                  for w, gr, a, tr_ in zip(p_eval, grads, after, lay.trainable)]
         loss_acc += tf.reduce_mean(pe, -1)
         corr_acc += tf.reduce_mean(losses.correct(out, y_true, problem.regression), -1)
         cum += bl
@@ -171,15 +238,63 @@ def _client_train(problem: Problem, lay: ProcessLayout, model, weights, round_do
                      for w in params]
     else:
         model_out = [data["sel"] * w for w in params]
-    return {"model": model_out, "count": tf.cast(data["sel"], tf.float32), "loss": loss_acc, "correct": corr_acc,
-            "cum": onehot * cum, "nonfinite": tf.cast(tf.logical_not(tf.math.is_finite(loss_acc)), tf.int32)}
+    report = {"model": model_out, "count": tf.cast(data["sel"], tf.float32), "loss": loss_acc, "correct": corr_acc,
+              "cum": onehot * cum, "nonfinite": tf.cast(tf.logical_not(tf.math.is_finite(loss_acc)), tf.int32)}
+    if lay.dp_fedavg:
+        # DP-FedAvg: the model goes to the DP aggregator as an update; an unselected client sends zeros.
+        del report["model"]
+        return {"report": report, "update": [data["sel"] * (w - w0) for w, w0 in zip(params, weights)]}
+    return report
 
 
-def _server_update(problem: Problem, lay: ProcessLayout, state, sums):
+def _dp_sgd_gradients(problem: Problem, lay: ProcessLayout, model, trainable_index, x, y, sk, key, g):
+    """`dp.DpSgd.private_gradients` for one learner: per-microbatch gradients clipped to C, summed, noised
+    with std z·C from the keyed generator, divided by the microbatch count for mean losses. One slot per
+    weight in Keras order (zeros for non-trainable weights)."""
+    dp, kind = lay.privacy, problem.loss_kind
+    mb = dp.microbatches
+    per = lay.batch // mb
+    xs = tf.reshape(x, [mb, per, *lay.input_shape])
+    ys = tf.reshape(y, [mb, per])
+    variables = list(model.weights)
+    trainable_vars = [variables[j] for j in trainable_index]
+    per_mb = []
+    for i in range(mb):  # the stacked engine's microbatch i: examples i·B/mb ... (i+1)·B/mb − 1, same step key
+        with tf.GradientTape() as tape:
+            with step_key(sk):
+                out = model(xs[i], training=True)
+            loss = losses.batch_loss(kind, losses.per_example(kind, out, ys[i]))
+        gs = tape.gradient(loss, trainable_vars)
+        per_mb.append([tf.zeros_like(v) if gr is None else tf.convert_to_tensor(gr) for gr, v in zip(gs, trainable_vars)])
+    stacked = [tf.stack([pm[k] for pm in per_mb]) for k in range(len(trainable_index))]  # [mb, ...]
+    norms = tf.sqrt(tf.add_n([tf.reduce_sum(tf.reshape(tf.square(t), [mb, -1]), 1) for t in stacked]))
+    factor = tf.minimum(1.0, dp.clip / tf.maximum(norms, 1e-12))
+    base = rng.fold_all(key, rng.STREAMS["dp"], g)
+    grads = [tf.zeros_like(v) for v in variables]
+    for k, j in enumerate(trainable_index):
+        gr = stacked[k]
+        shape = tuple(int(d) for d in gr.shape[1:])
+        summed = tf.reduce_sum(gr * tf.reshape(factor, [mb] + [1] * len(shape)), 0)
+        noise = distributions.sample("gaussian", rng.fold(base, j), shape, dp.noise_multiplier * dp.clip)
+        total = summed + noise
+        grads[j] = total if kind == "squared" else total / mb
+    return grads
+
+
+def _server_update(problem: Problem, lay: ProcessLayout, state, sums, update=None):
+    """The new server state and the round's metrics; `update` is DP-FedAvg's noisy mean update (from TFF's
+    DP aggregator), applied instead of the plain mean of the client models."""
     tr = problem.cfg.training
     M, b = lay.learners, lay.steps
     model, momentum = list(state["model"]), list(state["momentum"])
-    if lay.stacked_models:
+    if update is not None:
+        update = list(update)
+        if lay.protocol == "fedavg":
+            new_mom = [tr.server_momentum * m + u for m, u in zip(momentum, update)]
+            new_model = [w + tr.server_learning_rate * m for w, m in zip(model, new_mom)]
+        else:  # periodic averaging: server learning rate 1, no momentum
+            new_model, new_mom = [w + u for w, u in zip(model, update)], momentum
+    elif lay.stacked_models:
         new_model, new_mom = list(sums["model"]), momentum
     else:
         mean = [w / sums["count"] for w in sums["model"]]
@@ -222,7 +337,8 @@ def ensure_execution_context() -> None:
 
 def build_process(problem: Problem, lay: ProcessLayout | None = None):
     """The TFF iterative process of one repeat. `initialize` gives repeat 0's state; for repeat ri start
-    from `initial_state(problem, lay, ri)` (same type, that repeat's seeded initial weights)."""
+    from `initial_state(problem, lay, ri)` (same type, that repeat's seeded initial weights; with
+    DP-FedAvg plus the `aggregator` state that `initialize` returns, the same for every repeat)."""
     ensure_execution_context()  # before any TFF computation exists
     import tensorflow_federated as tff
 
@@ -234,8 +350,26 @@ def build_process(problem: Problem, lay: ProcessLayout | None = None):
         return {"round": tf.constant(init0["round"]), "model": [tf.constant(w) for w in init0["model"]],
                 "momentum": [tf.constant(w) for w in init0["momentum"]], "cum_loss": tf.constant(init0["cum_loss"])}
 
-    state_type = init_tf.type_signature.result
+    base_state_type = init_tf.type_signature.result
     data_type = client_data_type(lay)
+    dp_agg = None
+    if lay.dp_fedavg:
+        dp = lay.privacy
+        factory = tff.aggregators.DifferentiallyPrivateFactory.gaussian_fixed(
+            noise_multiplier=float(dp.noise_multiplier), clients_per_round=float(dp.clients_per_round), clip=float(dp.clip))
+        update_type = tff.StructWithPythonType(
+            [tff.TensorType(d.type, s) for s, d in zip(lay.weight_shapes, lay.weight_dtypes)], list)
+        dp_agg = factory.create(update_type)
+        agg_state_type = dp_agg.initialize.type_signature.result.member
+
+        @tff.tensorflow.computation(base_state_type, agg_state_type)
+        def attach_aggregator(base, agg):
+            return {"round": base["round"], "model": list(base["model"]), "momentum": list(base["momentum"]),
+                    "cum_loss": base["cum_loss"], "aggregator": agg}
+
+        state_type = attach_aggregator.type_signature.result
+    else:
+        state_type = base_state_type
 
     @tff.tensorflow.computation(state_type)
     def server_message(state):
@@ -247,20 +381,57 @@ def build_process(problem: Problem, lay: ProcessLayout | None = None):
         train = tf.function(lambda weights, round_done, d: _client_train(problem, lay, model, weights, round_done, d))
         return train(list(message["model"]), message["round"], dict(data))
 
-    @tff.tensorflow.computation(state_type, client_work.type_signature.result)
-    def server_update(state, sums):
-        return _server_update(problem, lay, state, sums)
+    if dp_agg is None:
+        @tff.tensorflow.computation(state_type, client_work.type_signature.result)
+        def server_update(state, sums):
+            return _server_update(problem, lay, state, sums)
+
+        @tff.federated_computation
+        def initialize():
+            return tff.federated_eval(init_tf, tff.SERVER)
+
+        @tff.federated_computation(tff.FederatedType(state_type, tff.SERVER), tff.FederatedType(data_type, tff.CLIENTS))
+        def next_fn(state, data):
+            message = tff.federated_broadcast(tff.federated_map(server_message, state))
+            reports = tff.federated_map(client_work, (message, data))
+            sums = tff.federated_sum(reports)
+            out = tff.federated_map(server_update, tff.federated_zip((state, sums)))
+            return out[0], out[1]
+
+        return tff.templates.IterativeProcess(initialize, next_fn)
+
+    client_type = client_work.type_signature.result
+
+    @tff.tensorflow.computation(client_type)
+    def pick_report(out):
+        return dict(out["report"])
+
+    @tff.tensorflow.computation(client_type)
+    def pick_update(out):
+        return list(out["update"])
+
+    @tff.tensorflow.computation(state_type)
+    def pick_aggregator(state):
+        return state["aggregator"]
+
+    @tff.tensorflow.computation(state_type, pick_report.type_signature.result, update_type, agg_state_type)
+    def server_update_dp(state, sums, update, agg):
+        new_state, metrics = _server_update(problem, lay, state, sums, update)
+        new_state["aggregator"] = agg
+        return new_state, metrics
 
     @tff.federated_computation
-    def initialize():
-        return tff.federated_eval(init_tf, tff.SERVER)
+    def initialize_dp():
+        return tff.federated_map(attach_aggregator,
+                                 tff.federated_zip((tff.federated_eval(init_tf, tff.SERVER), dp_agg.initialize())))
 
     @tff.federated_computation(tff.FederatedType(state_type, tff.SERVER), tff.FederatedType(data_type, tff.CLIENTS))
-    def next_fn(state, data):
+    def next_dp(state, data):
         message = tff.federated_broadcast(tff.federated_map(server_message, state))
         reports = tff.federated_map(client_work, (message, data))
-        sums = tff.federated_sum(reports)
-        out = tff.federated_map(server_update, tff.federated_zip((state, sums)))
+        sums = tff.federated_sum(tff.federated_map(pick_report, reports))
+        agg = dp_agg.next(tff.federated_map(pick_aggregator, state), tff.federated_map(pick_update, reports))
+        out = tff.federated_map(server_update_dp, tff.federated_zip((state, sums, agg.result, agg.state)))
         return out[0], out[1]
 
-    return tff.templates.IterativeProcess(initialize, next_fn)
+    return tff.templates.IterativeProcess(initialize_dp, next_dp)

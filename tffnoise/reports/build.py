@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
@@ -17,6 +16,7 @@ from tffnoise.metrics.significance import ALPHA, bootstrap_ci, compare_to_clean,
 from tffnoise.metrics.snr import select_level
 from tffnoise.metrics.stability import stability_table
 from tffnoise.reports import records as _rec
+from tffnoise.runner.atomic import write_text
 from tffnoise.reports.tables import fmt, fmt_ci, fmt_p, markdown_table
 
 SYNTHETIC_BANNER = ("> **⚠ SYNTHETIC** – at least one run in this report is synthetic (generated data, not a "
@@ -38,22 +38,6 @@ p-values (Welch t, Mann–Whitney U, two-sided) are Holm-adjusted within the set
 the "repeats needed" line. The noise level per mechanism is *selected* on validation data (max SNR) and its
 *test* accuracy is reported; when no validation metric exists the selection used test data and is optimistic.
 """
-
-
-def _write_text_atomic(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
 
 
 def _mean(vals: list[float]) -> float:
@@ -220,5 +204,6 @@ def build_report(records: Iterable[dict], out_dir: str | os.PathLike) -> dict:
     if any(math.isfinite(_rec.final_metric(r, "mia_auc")) for r in records):
         add("privacy_frontier.png", _fig.plot_privacy_frontier(records, out / "privacy_frontier.png",
                                                                synthetic=synthetic))
-    summary = _write_text_atomic(out / "summary.md", _summary_markdown(records, figures, synthetic))
+    summary = out / "summary.md"
+    write_text(summary, _summary_markdown(records, figures, synthetic))
     return {"figures": [str(p) for p in figures], "summary": str(summary), "skipped": skipped}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Iterable
@@ -53,19 +52,11 @@ def new_figure(width: float, height: float) -> Figure:
 
 def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
     """Save as PNG under a temporary name in the target directory, then ``os.replace`` it into place."""
+    from tffnoise.runner.atomic import atomic_open
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".png.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png")
     return path
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 import os
 import socket
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -142,21 +141,12 @@ def write_run_events(run_dir: str | os.PathLike, history: Iterable[Mapping[str, 
 
     name = f"events.out.tfevents.{int(now):010d}.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tffnoise"
     final = run_dir / name
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-events-", dir=run_dir)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            writer = RecordWriter(fh)
-            for ev in events:
-                writer.write(ev.SerializeToString())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from tffnoise.runner.atomic import atomic_open
+
+    with atomic_open(final, "wb") as fh:
+        writer = RecordWriter(fh)
+        for ev in events:
+            writer.write(ev.SerializeToString())
     return final
 
 

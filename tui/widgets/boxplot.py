@@ -35,7 +35,6 @@ def render_boxes(groups: list[tuple[str, list[float] | None]], width: int = 80, 
     """One line per (label, values); an entry with values None is a heading line (e.g. the setup)."""
     stats = [(label, None if vals is None else box_stats(vals)) for label, vals in groups]
     stats = [(l, s) for l, s in stats if s is None or s["n"]]
-    headings = [(l, s) for l, s in stats if s is None]
     stats_only = [(l, s) for l, s in stats if s is not None]
     text = Text()
     if not stats_only:
