@@ -7,6 +7,7 @@ import json
 import sys
 
 from tffnoise.errors import UserError
+from tffnoise.tflog import quiet_tensorflow
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -182,9 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter hides our output
+    quiet_tensorflow()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -21,3 +21,4 @@ class ConfigError(UserError):
 
 class DataNotFoundError(UserError):
     """A dataset file is missing; the message lists every path tried and how to get the file."""
+

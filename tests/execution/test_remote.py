@@ -109,7 +109,7 @@ def test_worker_killed_mid_call_is_named(fresh_workers):
         with pytest.raises(execution.WorkerLostError, match=rf"worker {workers[1]} stopped answering"):
             busy_sum(CLIENTS)
         elapsed = time.monotonic() - t0
-        assert 1.5 <= elapsed < 10, "the call should still run at the kill and fail soon after it"
+        assert 1.5 <= elapsed < 30, "the call should still run at the kill and fail soon after it"
     finally:
         execution.install_local_context()
 
@@ -123,7 +123,7 @@ def test_worker_killed_before_call_is_named(fresh_workers):
         t0 = time.monotonic()
         with pytest.raises(execution.WorkerLostError, match=rf"worker {workers[0]} "):
             sum_of_squares(CLIENTS)
-        assert time.monotonic() - t0 < 10
+        assert time.monotonic() - t0 < 30
     finally:
         execution.install_local_context()
 

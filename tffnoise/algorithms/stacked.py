@@ -5,6 +5,9 @@ Semantics match the TFF engine exactly (same data order, keys, noise, loss); tes
 """
 from __future__ import annotations
 
+import math
+import os
+
 import numpy as np
 import tensorflow as tf
 
@@ -14,6 +17,14 @@ from tffnoise.algorithms.forward import forward, forward_shared, stack_plan
 from tffnoise.algorithms.problem import Problem
 
 EVAL_CHUNK = 8192
+
+# XLA on CPU runs each of the K small per-learner matmuls of a round as an Eigen call; with Eigen's
+# thread pool every call pays a dispatch, which dominated rounds (about 2x slower on 2 cores, measured
+# in benchmarks/run.py, docs/performance.md). Single-threaded Eigen calls inside the compiled round are
+# faster at these sizes. XLA reads XLA_FLAGS once, at its first compilation in the process, so this must
+# run before any jit-compiled function; a value the user set is left alone. CPU only: GPUs ignore it.
+if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
 
 
 def client_selection(problem: Problem) -> np.ndarray:
@@ -70,8 +81,11 @@ class StackedEngine:
             self.dp_fedavg = DpFedAvg(cfg.privacy, problem)
         dp = self.dp_sgd or self.dp_fedavg
         self.noise_multiplier = dp.z if dp is not None else None
-        self._round_fn = tf.function(self._round, jit_compile=True)
-        self._eval_fn = tf.function(self._eval_chunk)
+        # autograph off: the round is written with tf.while_loop and every hook branches on Python values
+        # only, so tracing skips autograph's source conversion of the engine, mechanisms and losses.
+        self._round_fn = tf.function(self._round, jit_compile=True, autograph=False)
+        self._eval_fn = tf.function(self._eval_chunk, autograph=False)
+        self._eval_sets: dict = {}
 
     # --- training -------------------------------------------------------------------------------
     def _round(self, t):
@@ -83,10 +97,9 @@ class StackedEngine:
         params = [v.read_value() for v in self.params]
         for mech in p.mechanisms:
             params = mech.on_round_start(params, self.keys, t)
-        loss_acc = tf.zeros([K])
-        corr_acc = tf.zeros([K])
-        cum = tf.zeros([K])
-        for s in tf.range(b, dtype=tf.int64):
+        zeros = tf.zeros([K])
+
+        def step(s, params, loss_acc, corr_acc, cum):
             g = (t - 1) * b + s + 1
             idx = tf.gather(self.order, g - 1, axis=1)
             x = tf.gather(self.x, idx, batch_dims=1)
@@ -102,9 +115,12 @@ class StackedEngine:
             for mech in p.mechanisms:
                 grads = mech.on_gradients(grads, self.keys, g)
             params = [w - lr * gr for w, gr in zip(p_eval, grads)]
-            loss_acc += tf.reduce_mean(pe, -1)
-            corr_acc += tf.reduce_mean(losses.correct(out, y_true, p.regression), -1)
-            cum += bl
+            loss_acc = loss_acc + tf.reduce_mean(pe, -1)
+            corr_acc = corr_acc + tf.reduce_mean(losses.correct(out, y_true, p.regression), -1)
+            return s + 1, params, loss_acc, corr_acc, cum + bl
+
+        _, params, loss_acc, corr_acc, cum = tf.while_loop(
+            lambda s, *_: s < b, step, (tf.constant(0, tf.int64), params, zeros, zeros, zeros))
         params = self._sync(params, t)
         for v, w in zip(self.params, params):
             v.assign(w)
@@ -168,17 +184,37 @@ class StackedEngine:
         return {k: v.numpy() for k, v in out.items()}
 
     # --- evaluation -----------------------------------------------------------------------------
-    def _eval_chunk(self, params, x, y):
+    def _eval_chunk(self, params, x, y, valid):
         out = forward_shared(self.plan, params, x)
-        pe = losses.per_example(self.p.loss_kind, out, y)
-        return tf.reduce_sum(pe, -1), tf.reduce_sum(losses.correct(out, y, self.p.regression), -1)
+        pe = tf.where(valid, losses.per_example(self.p.loss_kind, out, y), 0.0)
+        corr = tf.where(valid, losses.correct(out, y, self.p.regression), 0.0)
+        return tf.reduce_sum(pe, -1), tf.reduce_sum(corr, -1)
 
-    def _evaluate_models(self, params, x, y) -> tuple[np.ndarray, np.ndarray]:
-        n = len(x)
+    def _eval_set(self, key, x, y) -> tuple[int, list]:
+        """The evaluation set as equal-sized tensors, built once: one traced shape, no copy per evaluation
+        (the last chunk is padded with its first example and masked out)."""
+        if key is None or key not in self._eval_sets:
+            n = len(x)
+            parts = max(1, math.ceil(n / EVAL_CHUNK))
+            size = math.ceil(n / parts)
+            pad = parts * size - n
+            if pad:
+                x = np.concatenate([x, np.repeat(x[:1], pad, 0)])
+                y = np.concatenate([y, np.repeat(y[:1], pad, 0)])
+            valid = np.arange(parts * size) < n
+            built = (n, [(tf.constant(x[i:i + size]), tf.constant(y[i:i + size]), tf.constant(valid[i:i + size]))
+                         for i in range(0, parts * size, size)])
+            if key is None:
+                return built
+            self._eval_sets[key] = built
+        return self._eval_sets[key]
+
+    def _evaluate_models(self, params, x, y, key=None) -> tuple[np.ndarray, np.ndarray]:
+        n, chunks = self._eval_set(key, x, y)
         loss = np.zeros(params[0].shape[0])
         corr = np.zeros(params[0].shape[0])
-        for i in range(0, n, EVAL_CHUNK):
-            l, c = self._eval_fn(params, tf.constant(x[i:i + EVAL_CHUNK]), tf.constant(y[i:i + EVAL_CHUNK]))
+        for xc, yc, vc in chunks:
+            l, c = self._eval_fn(params, xc, yc, vc)
             loss += l.numpy()
             corr += c.numpy()
         return loss / n, corr / n
@@ -193,7 +229,7 @@ class StackedEngine:
         p = self.p
         if split == "test":
             x, y = p.x_test, p.y_test
-            loss, acc = self._evaluate_models(self.eval_params(), x, y)
+            loss, acc = self._evaluate_models(self.eval_params(), x, y, "test")
             return self._per_repeat(loss, acc, "test")
         if p.x_val is None:
             return {}
@@ -202,7 +238,7 @@ class StackedEngine:
         per = params[0].shape[0] // self.R
         for ri in range(self.R):
             sub = [w[ri * per:(ri + 1) * per] for w in params]
-            l, a = self._evaluate_models(sub, p.x_val[ri], p.y_val[ri])
+            l, a = self._evaluate_models(sub, p.x_val[ri], p.y_val[ri], ("val", ri))
             loss_r.append(l)
             acc_r.append(a)
         return self._per_repeat(np.concatenate(loss_r), np.concatenate(acc_r), "val")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tffnoise.errors import UserError
+from tffnoise.tflog import quiet_tensorflow
 
 
 def recipes_dir() -> Path:
@@ -40,7 +41,7 @@ def parser(name: str, doc: str) -> argparse.ArgumentParser:
 
 
 def run_recipe(name: str, files, doc: str, argv=None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    quiet_tensorflow()
     args = parser(name, doc).parse_args(argv)
     try:
         return _run(name, files, args)

@@ -1,0 +1,26 @@
+"""The speed benchmark keeps working: `benchmarks/run.py --quick` in a subprocess, tiny sizes, every section
+(stacked, TFF engine, stock TFF, Keras, a cell, a sweep through the runner, scaling). No timing assertions."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_benchmark_quick_runs_and_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(out)],
+                         capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "| group | system |" in res.stdout and "stacked ×" in res.stdout
+    data = json.loads(out.read_text())
+    systems = {r["system"] for r in data["rows"]}
+    assert {"tffnoise stacked", "tffnoise tff", "stock TFF fed_avg", "tffnoise sweep (runner)"} <= systems
+    assert any(s.startswith("Keras fit") for s in systems)
+    for r in data["rows"]:
+        assert r["e2e_s"] > 0 and r["examples"] > 0 and r["peak_rss_mb"] > 0, r["system"]
+    sweep = next(r for r in data["rows"] if r["group"] == "sweep")
+    assert sweep["status"]["failed"] == 0 and sweep["status"]["done"] == sweep["runs"]
+    assert {r["group"] for r in data["rows"]} >= {"scaling m", "scaling repeats"}
+    assert data["targets"]  # the target table is computed (values are meaningless at quick sizes)
