@@ -11,6 +11,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tffnoise.algorithms import checkpoint
 from tffnoise.algorithms import keys as keylib
 from tffnoise.algorithms import losses
 from tffnoise.algorithms.forward import forward, forward_shared, stack_plan
@@ -56,7 +57,7 @@ class StackedEngine:
         self.R, self.M = len(problem.repeats), problem.learners
         self.K = self.R * self.M
         self.plan = stack_plan(problem.model_fn(0))
-        K, R, M = self.K, self.R, self.M
+        K, M = self.K, self.M
         xs = problem.x_clients
         self.x = tf.constant(xs.reshape((K,) + xs.shape[2:]))
         self.y = tf.constant(problem.y_clients.reshape((K,) + problem.y_clients.shape[2:]))
@@ -285,25 +286,7 @@ class StackedEngine:
                 v.assign(st[f"{name}_{j}"])
 
     def split_states(self, st: dict) -> list[dict]:
-        """One checkpoint per repeat, so each run resumes on its own."""
-        M = self.M
-        out = []
-        for ri in range(self.R):
-            d = {"round": st["round"]}
-            for k, v in st.items():
-                if k.startswith(("params_", "cum_loss")):
-                    d[k] = v[ri * M:(ri + 1) * M]
-                elif k.startswith(("server_", "momentum_")):
-                    d[k] = v[ri:ri + 1]
-            out.append(d)
-        return out
+        return checkpoint.split_states(st, self.R, self.M)
 
     def join_states(self, states: list[dict]) -> dict:
-        rounds = {int(s["round"]) for s in states}
-        if len(rounds) != 1:
-            raise ValueError(f"checkpoints at different rounds {sorted(rounds)} cannot resume as one cell")
-        out = {"round": states[0]["round"]}
-        for k in states[0]:
-            if k != "round":
-                out[k] = np.concatenate([s[k] for s in states])
-        return out
+        return checkpoint.join_states(states)

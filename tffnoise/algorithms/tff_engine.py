@@ -28,6 +28,7 @@ import tensorflow as tf
 from tffnoise.algorithms import losses
 from tffnoise.algorithms import tff_process as proc
 from tffnoise.algorithms.tff_process import ensure_execution_context  # noqa: F401  (re-exported)
+from tffnoise.algorithms import checkpoint
 from tffnoise.algorithms.problem import Problem
 from tffnoise.algorithms.stacked import EVAL_CHUNK, client_selection, nosync_pick
 
@@ -192,25 +193,7 @@ class TffEngine:
         self._states = states
 
     def split_states(self, st: dict) -> list[dict]:
-        """One checkpoint per repeat, so each run resumes on its own."""
-        M = self.M
-        out = []
-        for ri in range(self.R):
-            d = {"round": st["round"]}
-            for k, v in st.items():
-                if k.startswith(("params_", "cum_loss")):
-                    d[k] = v[ri * M:(ri + 1) * M]
-                elif k.startswith(("server_", "momentum_")):
-                    d[k] = v[ri:ri + 1]
-            out.append(d)
-        return out
+        return checkpoint.split_states(st, self.R, self.M)
 
     def join_states(self, states: list[dict]) -> dict:
-        rounds = {int(s["round"]) for s in states}
-        if len(rounds) != 1:
-            raise ValueError(f"checkpoints at different rounds {sorted(rounds)} cannot resume as one cell")
-        out = {"round": states[0]["round"]}
-        for k in states[0]:
-            if k != "round":
-                out[k] = np.concatenate([s[k] for s in states])
-        return out
+        return checkpoint.join_states(states)
