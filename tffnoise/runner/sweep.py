@@ -64,7 +64,10 @@ def run_sweep(base: dict, emit=lambda e: None) -> dict:
     from tffnoise.runner import provenance
     from tffnoise.runner.cell import execute_cell, load_checkpoint
 
+    from tffnoise.runner.gpus import configure_gpus
+
     specs, cells = plan(base)
+    configure_gpus()
     preflight(specs)
     out = specs[0].config.out
     store = Store(out)
