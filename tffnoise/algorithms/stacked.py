@@ -48,6 +48,18 @@ def nosync_pick(problem: Problem) -> np.ndarray:
                      for r in problem.repeats])
 
 
+def per_repeat_metrics(problem: Problem, loss: np.ndarray, acc: np.ndarray, prefix: str) -> dict:
+    """One value per repeat: the evaluated model's; for no-sync, the picked learner's plus the mean over
+    learners (paper 1 reports a random learner)."""
+    if problem.cfg.training.protocol == "no-sync":
+        R, M = len(problem.repeats), problem.learners
+        loss, acc = loss.reshape(R, M), acc.reshape(R, M)
+        rows, pick = np.arange(R), nosync_pick(problem)
+        return {f"{prefix}_loss": loss[rows, pick], f"{prefix}_accuracy": acc[rows, pick],
+                f"{prefix}_accuracy_mean_learner": acc.mean(1), f"{prefix}_loss_mean_learner": loss.mean(1)}
+    return {f"{prefix}_loss": loss, f"{prefix}_accuracy": acc}
+
+
 class StackedEngine:
     name = "stacked"
 
@@ -245,13 +257,7 @@ class StackedEngine:
         return self._per_repeat(np.concatenate(loss_r), np.concatenate(acc_r), "val")
 
     def _per_repeat(self, loss, acc, prefix) -> dict:
-        if self.protocol == "no-sync":
-            loss, acc = loss.reshape(self.R, self.M), acc.reshape(self.R, self.M)
-            pick = nosync_pick(self.p)
-            rows = np.arange(self.R)
-            return {f"{prefix}_loss": loss[rows, pick], f"{prefix}_accuracy": acc[rows, pick],
-                    f"{prefix}_accuracy_mean_learner": acc.mean(1), f"{prefix}_loss_mean_learner": loss.mean(1)}
-        return {f"{prefix}_loss": loss, f"{prefix}_accuracy": acc}
+        return per_repeat_metrics(self.p, loss, acc, prefix)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """[R, N, out] outputs of each repeat's evaluated model (for membership inference)."""

@@ -30,7 +30,7 @@ from tffnoise.algorithms import tff_process as proc
 from tffnoise.algorithms.tff_process import ensure_execution_context  # noqa: F401  (re-exported)
 from tffnoise.algorithms import checkpoint
 from tffnoise.algorithms.problem import Problem
-from tffnoise.algorithms.stacked import EVAL_CHUNK, client_selection, nosync_pick
+from tffnoise.algorithms.stacked import EVAL_CHUNK, client_selection, nosync_pick, per_repeat_metrics
 
 
 class TffEngine:
@@ -133,13 +133,7 @@ class TffEngine:
         return self._per_repeat(np.array(loss), np.array(acc), "test" if split == "test" else "val")
 
     def _per_repeat(self, loss, acc, prefix) -> dict:
-        if self.protocol == "no-sync":
-            loss, acc = loss.reshape(self.R, self.M), acc.reshape(self.R, self.M)
-            pick = nosync_pick(self.p)
-            rows = np.arange(self.R)
-            return {f"{prefix}_loss": loss[rows, pick], f"{prefix}_accuracy": acc[rows, pick],
-                    f"{prefix}_accuracy_mean_learner": acc.mean(1), f"{prefix}_loss_mean_learner": loss.mean(1)}
-        return {f"{prefix}_loss": loss, f"{prefix}_accuracy": acc}
+        return per_repeat_metrics(self.p, loss, acc, prefix)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """[R, N, out] outputs of each repeat's evaluated model (for membership inference)."""
