@@ -65,6 +65,22 @@ def batch_order(n: int, steps: int, batch: int, seed_parts: list[int]) -> np.nda
     return np.concatenate(perms)[:steps]
 
 
+_INIT_CACHE: dict = {}
+
+
+def initial_weights(cfg: Config, input_shape, num_classes: int, seed: int, model_fn) -> list:
+    """A repeat's initial weights. Noise layers hold no weights and draw no initializer seeds, so cells
+    of a sweep that differ in noise, protocol or learning rate share them: build each model once."""
+    import json
+
+    key = (json.dumps(cfg.to_dict()["model"], sort_keys=True), tuple(input_shape), num_classes, seed)
+    if key not in _INIT_CACHE:
+        if len(_INIT_CACHE) > 256:
+            _INIT_CACHE.clear()
+        _INIT_CACHE[key] = model_fn(seed).get_weights()
+    return _INIT_CACHE[key]
+
+
 def load_data(cfg: Config, seed: int = 0):
     from tffnoise.data import load_dataset
 
@@ -139,7 +155,8 @@ def prepare(cfg: Config, repeats: list[int], dataset=None) -> Problem:
     def model_fn(seed: int):
         return build_model(cfg.model, input_shape, ds.num_classes, mechanisms, seed)
 
-    inits = [model_fn(keylib.run_key(cfg.experiment.seed, r) & 0x7FFFFFFF).get_weights() for r in repeats]
+    inits = [initial_weights(cfg, input_shape, ds.num_classes, keylib.run_key(cfg.experiment.seed, r) & 0x7FFFFFFF, model_fn)
+             for r in repeats]
     init_weights = [np.stack([w[j] for w in inits]) for j in range(len(inits[0]))]
     return Problem(
         cfg=cfg, repeats=list(repeats), dataset_name=ds.name, synthetic=bool(ds.synthetic),

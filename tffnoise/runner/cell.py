@@ -119,12 +119,13 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
                                 "noise_multiplier": float(engine.noise_multiplier),
                                 "accountant": cfg.privacy.accountant})
     wall = time.time() - t0
+    keras_model = []  # built once per cell, only if some run finished (its weights are set per run)
     for ri, s in enumerate(specs):
-        finish_run(store, s, engine, problem, ri, last_eval, diverged_at[ri], wall, emit, privacy[ri])
+        finish_run(store, s, engine, problem, ri, last_eval, diverged_at[ri], wall, emit, privacy[ri], keras_model)
 
 
 def finish_run(store: Store, spec, engine, problem, ri: int, last_eval: dict, diverged_round, wall: float, emit,
-               privacy: dict) -> None:
+               privacy: dict, keras_model: list) -> None:
     from tffnoise.runner import provenance
 
     hist = store.read_metrics(spec.run_id)
@@ -132,7 +133,9 @@ def finish_run(store: Store, spec, engine, problem, ri: int, last_eval: dict, di
     final = {k: last.get(k) for k in ("train_loss", "train_accuracy", "cumulative_train_loss")}
     if diverged_round is None:
         final.update({k: _f(v[ri]) for k, v in last_eval.items()})
-        _save_artifacts(store, spec, engine, problem, ri)
+        if not keras_model:
+            keras_model.append(problem.model_fn(0))
+        _save_artifacts(store, spec, engine, problem, ri, keras_model[0])
     else:
         final.update({"test_accuracy": None, "test_loss": None})
     final["diverged_round"] = diverged_round
@@ -152,12 +155,11 @@ def finish_run(store: Store, spec, engine, problem, ri: int, last_eval: dict, di
           "synthetic": problem.synthetic})
 
 
-def _save_artifacts(store: Store, spec, engine, problem, ri: int) -> None:
+def _save_artifacts(store: Store, spec, engine, problem, ri: int, model) -> None:
     d = store.run_dir(spec.run_id)
     buf = io.BytesIO()
     np.savez(buf, member_ids=problem.member_ids[ri], test_ids=problem.test_ids)
     write_bytes(d / "members.npz", buf.getvalue())
-    model = problem.model_fn(0)
     model.set_weights(engine.final_weights(ri))
     tmp = d / ".model.tmp.keras"
     model.save(tmp)
