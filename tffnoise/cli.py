@@ -57,6 +57,11 @@ def cmd_run(args) -> int:
     result = run_sweep(base, emit)
     if not use_json:
         print_table(result["rows"], result["synthetic"])
+    if args.report:
+        from tffnoise.reports.from_store import report_store
+
+        for path in report_store(result["out"]):
+            print(path, file=sys.stderr if use_json else sys.stdout)
     return 1 if result["status"]["failed"] else 0
 
 
@@ -147,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="run store directory (default: the config's `out`)")
     r.add_argument("--engine", choices=("stacked", "tff"), help="override the config's engine")
     r.add_argument("--json", action="store_true", help="JSON lines on stdout instead of a progress bar")
+    r.add_argument("--report", action="store_true", help="write the report (figures, summary.md) when the sweep ends")
     r.set_defaults(func=cmd_run)
 
     v = sub.add_parser("validate", help="check an experiment file without running it")

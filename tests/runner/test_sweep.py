@@ -29,8 +29,9 @@ def rows(out):
 @pytest.mark.slow
 def test_quickstart_smoke_runs_lists_and_reports(tmp_path):
     out = tmp_path / "store"
-    res = cli("run", QUICK, "--preset", "smoke", "--out", str(out), "--json")
+    res = cli("run", QUICK, "--preset", "smoke", "--out", str(out), "--json", "--report")
     assert res.returncode == 0, res.stderr
+    assert (out / "report" / "summary.md").exists()
     events = [json.loads(line) for line in res.stdout.splitlines()]
     assert events[0]["event"] == "sweep_started" and events[-1]["event"] == "sweep_finished"
     assert events[-1]["status"] == {"done": 4, "diverged": 0, "failed": 0}
