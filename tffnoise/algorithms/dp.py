@@ -70,9 +70,10 @@ class DpSgd:
         self.z = resolve_noise_multiplier(problem.cfg, problem)
         self.kind = problem.loss_kind
 
-    def private_gradients(self, engine, p_eval, x, y, sk, g):
+    def private_gradients(self, engine, p_eval, x, y, sk, g, keys=None):
         mb = self.mb
         K = engine.K
+        keys = engine.keys if keys is None else keys
         rep = [tf.repeat(w, mb, axis=0) for w in p_eval]
         xs = tf.reshape(x, tf.concat([[K * mb, -1], tf.shape(x)[2:]], 0))
         ys = tf.reshape(y, tf.concat([[K * mb, -1], tf.shape(y)[2:]], 0))
@@ -84,7 +85,7 @@ class DpSgd:
         grads = tape.gradient(total, rep)
         norms = _global_norms(grads, K * mb)
         factor = tf.minimum(1.0, self.clip / tf.maximum(norms, 1e-12))
-        base = rng.fold_all(engine.keys, rng.STREAMS["dp"], g)
+        base = rng.fold_all(keys, rng.STREAMS["dp"], g)
         out = []
         for j, gr in enumerate(grads):
             shape = tf.shape(gr)[1:]

@@ -57,7 +57,7 @@ def _run(plan, params, h, shared: bool, step_key, training: bool):
             h = tf.keras.activations.get(act)(h)
         elif kind == "noise" and training:
             _, dist, level, seed, stream = op
-            if level > 0:
+            if not isinstance(level, (int, float)) or level > 0:  # a tensor level: a compiled sweep
                 key = rng.fold_all(step_key, rng.STREAMS[stream], seed)
                 h = h + level * distributions.standard(dist, key, tf.shape(h)[1:])
         elif kind == "dropout" and training:

@@ -60,6 +60,139 @@ def per_repeat_metrics(problem: Problem, loss: np.ndarray, acc: np.ndarray, pref
     return {f"{prefix}_loss": loss, f"{prefix}_accuracy": acc}
 
 
+_COMPILED: dict = {}
+
+
+def _plan_key(plan, runtime_streams) -> tuple:
+    return tuple(op[:2] + ("runtime",) + op[3:] if op[0] == "noise" and op[4] in runtime_streams else op for op in plan)
+
+
+def compiled_round(engine: "StackedEngine"):
+    """The jit-compiled round for the engine's structure. Levels, learning rates, data and state are
+    inputs, so the cells of a sweep that differ only in those share one compilation (XLA compiles take
+    seconds; a round takes milliseconds). DP runs compile their own (their clip and z are constants)."""
+    p = engine.p
+    mech_key = tuple((m.name, m.spec.distribution, m.spec.schedule, m.spec.decay, m.spec.gamma, m.spec.level == 0)
+                     for m in p.mechanisms)
+    streams = {m.name for m in p.mechanisms if m.name in ("input", "hidden")}
+    key = (p.steps_per_round, p.num_classes, p.regression, p.loss_kind, p.cfg.training.protocol, engine.R, engine.M,
+           _plan_key(engine.plan, streams), mech_key, p.cfg.privacy.mode,
+           id(engine) if p.cfg.privacy.mode != "none" else None)
+    if key not in _COMPILED:
+        if len(_COMPILED) > 64:
+            _COMPILED.clear()
+        # autograph off: the round is written with tf.while_loop and every hook branches on Python values
+        # only, so tracing skips autograph's source conversion of the engine, mechanisms and losses.
+        _COMPILED[key] = tf.function(_RoundProgram(engine), jit_compile=True, autograph=False)
+    return _COMPILED[key]
+
+
+class _RoundProgram:
+    """One round of Algorithm 1 for K stacked learners, as a function of tensors only (no data held)."""
+
+    def __init__(self, engine: "StackedEngine"):
+        p = engine.p
+        self.b, self.C, self.regression, self.kind = p.steps_per_round, p.num_classes, p.regression, p.loss_kind
+        self.protocol, self.R, self.M, self.K = p.cfg.training.protocol, engine.R, engine.M, engine.K
+        self.mechanisms, self.plan = p.mechanisms, engine.plan
+        self.dp_sgd, self.dp_fedavg = engine.dp_sgd, engine.dp_fedavg
+
+    def __call__(self, t, st, data, hyper):
+        for mech in self.mechanisms:
+            mech.runtime_level = hyper["levels"][mech.name]
+        try:
+            return self._round(t, st, data, hyper)
+        finally:
+            for mech in self.mechanisms:
+                mech.runtime_level = None
+
+    def _round(self, t, st, data, hyper):
+        b, C, K, R, M = self.b, self.C, self.K, self.R, self.M
+        keys, lr = data["keys"], hyper["lr"]
+        levels = hyper["levels"]
+        plan = [op[:2] + (levels[op[4]],) + op[3:] if op[0] == "noise" and op[4] in levels else op for op in self.plan]
+        t = tf.cast(t, tf.int64)
+        params = [v.read_value() for v in st["params"]]
+        for mech in self.mechanisms:
+            params = mech.on_round_start(params, keys, t)
+        zeros = tf.zeros([K])
+
+        def step(s, params, loss_acc, corr_acc, cum):
+            g = (t - 1) * b + s + 1
+            idx = tf.gather(data["order"], g - 1, axis=1)
+            x = tf.gather(data["x"], idx, batch_dims=1)
+            y_true = tf.gather(data["y"], idx, batch_dims=1)
+            y = y_true
+            for mech in self.mechanisms:
+                y = mech.on_labels(y, keys, g, 0 if self.regression else C)
+            p_eval = params
+            for mech in self.mechanisms:
+                p_eval = mech.on_step_params(p_eval, keys, g)
+            sk = keylib.step_keys(keys, g)
+            grads, out, pe, bl = self._gradients(plan, p_eval, x, y, sk, g, keys)
+            for mech in self.mechanisms:
+                grads = mech.on_gradients(grads, keys, g)
+            params = [w - lr * gr for w, gr in zip(p_eval, grads)]
+            loss_acc = loss_acc + tf.reduce_mean(pe, -1)
+            corr_acc = corr_acc + tf.reduce_mean(losses.correct(out, y_true, self.regression), -1)
+            return s + 1, params, loss_acc, corr_acc, cum + bl
+
+        _, params, loss_acc, corr_acc, cum = tf.while_loop(
+            lambda s, *_: s < b, step, (tf.constant(0, tf.int64), params, zeros, zeros, zeros))
+        params = self._sync(params, t, st, data, hyper)
+        for v, w in zip(st["params"], params):
+            v.assign(w)
+        st["cum_loss"].assign_add(cum)
+        per_repeat = lambda a: tf.reduce_mean(tf.reshape(a, [R, M]), 1)  # noqa: E731
+        finite = tf.reduce_all(tf.reshape(tf.math.is_finite(loss_acc), [R, M]), 1)
+        for w in params:
+            finite &= tf.reduce_all(tf.reshape(tf.math.is_finite(w), [R, -1]), 1)
+        return {"train_loss": per_repeat(loss_acc) / tf.cast(b, tf.float32),
+                "train_accuracy": per_repeat(corr_acc) / tf.cast(b, tf.float32),
+                "cumulative_train_loss": per_repeat(st["cum_loss"].read_value()), "finite": finite}
+
+    def _gradients(self, plan, p_eval, x, y, sk, g, keys):
+        """Per-learner gradients of the batch loss; DP-SGD replaces them with clipped, noised ones."""
+        with tf.GradientTape() as tape:
+            tape.watch(p_eval)
+            out = forward(plan, p_eval, x, sk, True)
+            pe = losses.per_example(self.kind, out, y)
+            bl = losses.batch_loss(self.kind, pe)
+            total = tf.reduce_sum(bl)
+        grads = tape.gradient(total, p_eval)
+        if self.dp_sgd is not None:
+            grads = self.dp_sgd.private_gradients(self, p_eval, x, y, sk, g, keys)
+        return grads, out, pe, bl
+
+    def _sync(self, params, t, st, data, hyper):
+        R, M = self.R, self.M
+        if self.protocol in ("serial", "no-sync"):
+            return params
+        server, momentum = st["server"], st["momentum"]
+        sel = tf.gather(data["selection"], t - 1)  # [R, M]
+        count = tf.reduce_sum(sel, 1)
+        means = []
+        for w in params:
+            shape = tf.shape(w)[1:]
+            wr = tf.reshape(w, tf.concat([[R, M], shape], 0))
+            selb = tf.reshape(sel, tf.concat([[R, M], tf.ones_like(shape)], 0))
+            means.append(tf.reduce_sum(wr * selb, 1) / tf.reshape(count, tf.concat([[R], tf.ones_like(shape)], 0)))
+        if self.dp_fedavg is not None:
+            means = self.dp_fedavg.private_mean(params, [v.read_value() for v in server], sel, t,
+                                                tf.reshape(data["keys"], [R, M])[:, 0])
+        out = []
+        for j, w in enumerate(params):
+            if self.protocol == "fedavg":
+                mom = hyper["server_momentum"] * momentum[j] + (means[j] - server[j])
+                momentum[j].assign(mom)
+                new = server[j] + hyper["server_lr"] * mom
+            else:
+                new = means[j]
+            server[j].assign(new)
+            out.append(tf.reshape(tf.repeat(new[:, None], M, axis=1), tf.shape(w)))
+        return out
+
+
 class StackedEngine:
     name = "stacked"
 
@@ -94,106 +227,26 @@ class StackedEngine:
             self.dp_fedavg = DpFedAvg(cfg.privacy, problem)
         dp = self.dp_sgd or self.dp_fedavg
         self.noise_multiplier = dp.z if dp is not None else None
-        # autograph off: the round is written with tf.while_loop and every hook branches on Python values
-        # only, so tracing skips autograph's source conversion of the engine, mechanisms and losses.
-        self._round_fn = tf.function(self._round, jit_compile=True, autograph=False)
+        self._round_fn = compiled_round(self)
         self._eval_fn = tf.function(self._eval_chunk, autograph=False)
         self._eval_sets: dict = {}
 
     # --- training -------------------------------------------------------------------------------
-    def _round(self, t):
-        p, cfg = self.p, self.p.cfg
-        tr = cfg.training
-        b, lr, C = p.steps_per_round, tr.learning_rate, p.num_classes
-        K, R, M = self.K, self.R, self.M
-        t = tf.cast(t, tf.int64)
-        params = [v.read_value() for v in self.params]
-        for mech in p.mechanisms:
-            params = mech.on_round_start(params, self.keys, t)
-        zeros = tf.zeros([K])
-
-        def step(s, params, loss_acc, corr_acc, cum):
-            g = (t - 1) * b + s + 1
-            idx = tf.gather(self.order, g - 1, axis=1)
-            x = tf.gather(self.x, idx, batch_dims=1)
-            y_true = tf.gather(self.y, idx, batch_dims=1)
-            y = y_true
-            for mech in p.mechanisms:
-                y = mech.on_labels(y, self.keys, g, 0 if p.regression else C)
-            p_eval = params
-            for mech in p.mechanisms:
-                p_eval = mech.on_step_params(p_eval, self.keys, g)
-            sk = keylib.step_keys(self.keys, g)
-            grads, out, pe, bl = self._gradients(p_eval, x, y, sk, g)
-            for mech in p.mechanisms:
-                grads = mech.on_gradients(grads, self.keys, g)
-            params = [w - lr * gr for w, gr in zip(p_eval, grads)]
-            loss_acc = loss_acc + tf.reduce_mean(pe, -1)
-            corr_acc = corr_acc + tf.reduce_mean(losses.correct(out, y_true, p.regression), -1)
-            return s + 1, params, loss_acc, corr_acc, cum + bl
-
-        _, params, loss_acc, corr_acc, cum = tf.while_loop(
-            lambda s, *_: s < b, step, (tf.constant(0, tf.int64), params, zeros, zeros, zeros))
-        params = self._sync(params, t)
-        for v, w in zip(self.params, params):
-            v.assign(w)
-        self.cum_loss.assign_add(cum)
-        per_repeat = lambda a: tf.reduce_mean(tf.reshape(a, [R, M]), 1)  # noqa: E731
-        finite = tf.reduce_all(tf.reshape(tf.math.is_finite(loss_acc), [R, M]), 1)
-        for w in params:
-            finite &= tf.reduce_all(tf.reshape(tf.math.is_finite(w), [R, -1]), 1)
-        return {"train_loss": per_repeat(loss_acc) / tf.cast(b, tf.float32),
-                "train_accuracy": per_repeat(corr_acc) / tf.cast(b, tf.float32),
-                "cumulative_train_loss": per_repeat(self.cum_loss), "finite": finite}
-
-    def _gradients(self, p_eval, x, y, sk, g):
-        """Per-learner gradients of the batch loss; DP-SGD replaces this with clipped, noised ones."""
-        kind = self.p.loss_kind
-        with tf.GradientTape() as tape:
-            tape.watch(p_eval)
-            out = forward(self.plan, p_eval, x, sk, True)
-            pe = losses.per_example(kind, out, y)
-            bl = losses.batch_loss(kind, pe)
-            total = tf.reduce_sum(bl)
-        grads = tape.gradient(total, p_eval)
-        if self.dp_sgd is not None:
-            grads = self.dp_sgd.private_gradients(self, p_eval, x, y, sk, g)
-        return grads, out, pe, bl
-
-    def _sync(self, params, t):
-        R, M = self.R, self.M
-        if self.protocol in ("serial", "no-sync"):
-            return params
+    def _tensors(self):
+        """Everything a round reads that differs between cells of a sweep: state, data, hyperparameters."""
         tr = self.p.cfg.training
-        sel = tf.gather(self.selection, t - 1)  # [R, M]
-        count = tf.reduce_sum(sel, 1)
-        out = []
-        for j, w in enumerate(params):
-            shape = tf.shape(w)[1:]
-            wr = tf.reshape(w, tf.concat([[R, M], shape], 0))
-            selb = tf.reshape(sel, tf.concat([[R, M], tf.ones_like(shape)], 0))
-            mean = tf.reduce_sum(wr * selb, 1) / tf.reshape(count, tf.concat([[R], tf.ones_like(shape)], 0))
-            out.append(mean)
-        if self.dp_fedavg is not None:
-            out = self.dp_fedavg.private_mean(params, [v.read_value() for v in self.server], sel, t,
-                                              tf.reshape(self.keys, [R, M])[:, 0])
-        means, out = out, []
-        for j, w in enumerate(params):
-            mean = means[j]
-            if self.protocol == "fedavg":
-                delta = mean - self.server[j]
-                mom = tr.server_momentum * self.momentum[j] + delta
-                self.momentum[j].assign(mom)
-                new = self.server[j] + tr.server_learning_rate * mom
-            else:
-                new = mean
-            self.server[j].assign(new)
-            out.append(tf.reshape(tf.repeat(new[:, None], M, axis=1), tf.shape(w)))
-        return out
+        st = {"params": self.params, "server": self.server, "momentum": self.momentum, "cum_loss": self.cum_loss}
+        data = {"x": self.x, "y": self.y, "order": self.order, "keys": self.keys, "selection": self.selection}
+        f32 = lambda v: tf.constant(v, tf.float32)  # noqa: E731
+        hyper = {"lr": f32(tr.learning_rate), "server_lr": f32(tr.server_learning_rate),
+                 "server_momentum": f32(tr.server_momentum),
+                 "levels": {m.name: f32(m.spec.level) for m in self.p.mechanisms}}
+        return st, data, hyper
 
     def run_round(self) -> dict:
         self.round += 1
-        out = self._round_fn(tf.constant(self.round, tf.int64))
+        st, data, hyper = self._tensors()
+        out = self._round_fn(tf.constant(self.round, tf.int64), st, data, hyper)
         return {k: v.numpy() for k, v in out.items()}
 
     # --- evaluation -----------------------------------------------------------------------------

@@ -17,6 +17,13 @@ class Mechanism:
     # Where the mechanism acts, for the README table and reports.
     where = ""
     paper = ""
+    # A tensor standing for the level while the stacked engine traces a round, so one compiled round
+    # serves every level of a sweep; None means the spec's number.
+    runtime_level = None
+
+    @property
+    def level(self):
+        return self.spec.level if self.runtime_level is None else self.runtime_level
 
     def on_round_start(self, params, keys, round_t):
         """Weights as broadcast at the start of a round (before the first local step)."""

@@ -15,5 +15,5 @@ class GradientNoise(Mechanism):
     def on_gradients(self, grads, keys, step_t):
         if self.spec.level == 0:
             return grads
-        scale = schedules.step_scale(self.spec, step_t)
+        scale = schedules.step_scale(self.spec, step_t, self.level)
         return perturb(grads, keys, scale, self.spec.distribution, "gradient", step_t)

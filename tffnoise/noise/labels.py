@@ -32,5 +32,5 @@ class LabelNoise(Mechanism):
         if self.spec.level == 0:
             return y
         if num_classes > 0 and y.dtype.is_integer:
-            return flip_labels(y, keys, step_t, self.spec.level, num_classes)
-        return noisy_targets(y, keys, step_t, self.spec.level, self.spec.distribution)
+            return flip_labels(y, keys, step_t, self.level, num_classes)
+        return noisy_targets(y, keys, step_t, self.level, self.spec.distribution)

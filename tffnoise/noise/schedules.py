@@ -15,10 +15,10 @@ SCHEDULES = ("init", "sync", "step")
 DECAYS = ("none", "inverse", "anneal")
 
 
-def decayed(level: float, decay: str, t, gamma: float = 0.55):
+def decayed(level, decay: str, t, gamma: float = 0.55):
     t = tf.cast(t, tf.float32)
     if decay == "none":
-        return tf.fill(tf.shape(t), tf.constant(level, tf.float32))
+        return tf.fill(tf.shape(t), tf.cast(level, tf.float32))
     if decay == "inverse":
         return level / t
     if decay == "anneal":
@@ -26,21 +26,22 @@ def decayed(level: float, decay: str, t, gamma: float = 0.55):
     raise ValueError(f"unknown decay {decay!r}; expected one of {', '.join(DECAYS)}")
 
 
-def sync_scale(spec, round_t):
+def sync_scale(spec, round_t, level=None):
     """Scale of weight noise added at the start of round `round_t` (0 where the schedule is silent)."""
     t = tf.cast(round_t, tf.float32)
+    level = spec.level if level is None else level
     if spec.schedule == "init":
-        return tf.where(t <= 1.0, decayed(spec.level, spec.decay, t, spec.gamma), 0.0)
+        return tf.where(t <= 1.0, decayed(level, spec.decay, t, spec.gamma), 0.0)
     if spec.schedule == "sync":
-        return decayed(spec.level, spec.decay, t, spec.gamma)
+        return decayed(level, spec.decay, t, spec.gamma)
     return tf.zeros_like(t)
 
 
-def step_scale(spec, step_t):
+def step_scale(spec, step_t, level=None):
     """Scale of noise added before local step `step_t` (global, 1-based)."""
     t = tf.cast(step_t, tf.float32)
     if spec.schedule == "step":
-        return decayed(spec.level, spec.decay, t, spec.gamma)
+        return decayed(spec.level if level is None else level, spec.decay, t, spec.gamma)
     return tf.zeros_like(t)
 
 

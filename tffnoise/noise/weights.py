@@ -28,11 +28,11 @@ class WeightNoise(Mechanism):
     def on_round_start(self, params, keys, round_t):
         if self.spec.schedule == "step" or self.spec.level == 0:
             return params
-        scale = schedules.sync_scale(self.spec, round_t)
+        scale = schedules.sync_scale(self.spec, round_t, self.level)
         return perturb(params, keys, scale, self.spec.distribution, "weights", round_t)
 
     def on_step_params(self, params, keys, step_t):
         if self.spec.schedule != "step" or self.spec.level == 0:
             return params
-        scale = schedules.step_scale(self.spec, step_t)
+        scale = schedules.step_scale(self.spec, step_t, self.level)
         return perturb(params, keys, scale, self.spec.distribution, "weights_step", step_t)
