@@ -38,8 +38,11 @@ def test_smoke_preset_runs_and_reports(name, synthetic, tmp_path):
 
 
 def test_real_data_missing_stops_with_the_expected_path(tmp_path):
-    res = run_recipe("susy", "--out", str(tmp_path / "x"), "--data-dir", str(tmp_path / "nowhere"),
-                     env={"TFFNOISE_DATA_DIR": str(tmp_path / "empty"), "HOME": str(tmp_path)})
+    env = {"TFFNOISE_DATA_DIR": str(tmp_path / "empty"), "HOME": str(tmp_path)}
+    res = run_recipe("susy", "--out", str(tmp_path / "x"), env=env)
     assert res.returncode == 2
-    assert "error:" in res.stderr and "nowhere" in res.stderr and "SUSY" in res.stderr
+    assert res.stderr.startswith("error:") and "SUSY" in res.stderr and str(tmp_path / "empty") in res.stderr
+    assert not (tmp_path / "x").exists()
+    res = run_recipe("susy", "--out", str(tmp_path / "x"), "--data-dir", str(tmp_path / "nowhere"), env=env)
+    assert res.returncode == 2 and "data.path" in res.stderr and "nowhere" in res.stderr
     assert not (tmp_path / "x").exists()

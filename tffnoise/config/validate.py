@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import Any
 
 from tffnoise.config import schema
@@ -183,6 +184,8 @@ def _check_cross_fields(cfg: schema.Config) -> None:
         raise ConfigError("training.clients_per_round", t.clients_per_round, "0 unless training.protocol is fedavg")
     if cfg.privacy.mode == "dp-fedavg" and t.protocol not in ("fedavg", "periodic-averaging"):
         raise ConfigError("privacy.mode", "dp-fedavg", "none or dp-sgd unless training.protocol is fedavg or periodic-averaging")
+    if cfg.data.path and not cfg.data.synthetic and not os.path.exists(os.path.expanduser(cfg.data.path)):
+        raise ConfigError("data.path", cfg.data.path, "an existing file or folder (or data.synthetic = true)")
     if cfg.data.synthetic and cfg.data.source == "digits":
         raise ConfigError("data.synthetic", True, "false for source 'digits' (it is real embedded data)")
 
