@@ -235,3 +235,26 @@ def test_cnn_with_batch_norm_runs_one_round():
     mm = next(i for i, n in enumerate(names) if "moving_mean" in n)
     assert not np.allclose(w[mm], problem.init_weights[mm][0])
     assert e.predict_proba(problem.x_test[:3]).shape == (1, 3, 10)
+
+
+@pytest.mark.slow
+def test_cnn_mixed_precision_runs_on_the_tff_engine():
+    import tensorflow as tf
+
+    from tffnoise.algorithms.problem import prepare
+    from tffnoise.algorithms.tff_engine import TffEngine
+    from tffnoise.data import load_dataset
+
+    cfg = load_config(None, ["engine=tff", "model.architecture=cnn-small", "model.width=0.03", "model.mixed_precision=true",
+                             "data.source=cifar10", "data.synthetic=true", "data.clients=2", "data.examples_per_client=12",
+                             "data.test_examples=20", "training.batch_size=4", "training.sync_period=2", "training.rounds=1",
+                             "experiment.repeats=1", "noise.hidden.level=0.1"])
+    ds = load_dataset("cifar10", synthetic=True, train_limit=60, test_limit=20)
+    problem = prepare(cfg, [0], ds)
+    model = problem.model_fn(0)
+    assert model.layers[-1].compute_dtype == "float32" and any(l.compute_dtype == "float16" for l in model.layers)
+    assert all(w.dtype == tf.float32 for w in model.weights)
+    eng = TffEngine(problem)
+    m = eng.run_round()
+    assert m["finite"].all() and 0 <= eng.evaluate("test")["test_accuracy"][0] <= 1
+    assert tf.keras.mixed_precision.global_policy().name == "float32"

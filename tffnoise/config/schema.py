@@ -64,6 +64,7 @@ class Model:
     activation: str = spec("sigmoid", doc="Hidden activation (mlp).", choices=ACTIVATIONS)
     output: str = spec("softmax", doc="Output layer: softmax over classes or one linear unit.", choices=OUTPUTS)
     dropout: float = spec(0.0, doc="Dropout rate after each hidden layer.", min=0.0, max=0.95)
+    mixed_precision: bool = spec(False, doc="Compute in float16 with float32 weights (GPUs with tensor cores; engine 'tff'). No loss scaling.")
     width: float = spec(1.0, doc="Width multiplier for the CNNs (1 = the paper's sizes; smaller for smoke runs).", min=0.0, min_exclusive=True)
     builder: str = spec("", doc="Plug-in model builder 'package.module:function' ('' = built-in).")
 

@@ -164,6 +164,8 @@ def _check_cross_fields(cfg: schema.Config) -> None:
         raise ConfigError("model.hidden", hidden, "a list of positive integers")
     if not all(isinstance(w, str) and w.rsplit(":", 1)[-1].isdigit() and ":" in w for w in cfg.execution.workers):
         raise ConfigError("execution.workers", cfg.execution.workers, "a list of 'host:port' strings")
+    if cfg.model.mixed_precision and cfg.engine != "tff":
+        raise ConfigError("model.mixed_precision", True, "false on engine 'stacked' (set engine = \"tff\")")
     if cfg.model.builder and ":" not in cfg.model.builder:
         raise ConfigError("model.builder", cfg.model.builder, "'package.module:function'")
     if cfg.model.builder and ({"input", "hidden"} & set(cfg.noise)):

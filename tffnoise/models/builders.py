@@ -39,6 +39,18 @@ def _noise_kwargs(mechanisms, name):
 def build_model(model_cfg, input_shape, num_classes: int, mechanisms=(), seed: int = 0) -> tf.keras.Model:
     if model_cfg.builder:
         return build_plugin(model_cfg.builder, input_shape, num_classes, seed)
+    if not model_cfg.mixed_precision:
+        return _build(model_cfg, input_shape, num_classes, mechanisms, seed)
+    # Layers take the global policy when they are created; restore it so other models stay float32.
+    previous = tf.keras.mixed_precision.global_policy()
+    tf.keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        return _build(model_cfg, input_shape, num_classes, mechanisms, seed)
+    finally:
+        tf.keras.mixed_precision.set_global_policy(previous)
+
+
+def _build(model_cfg, input_shape, num_classes: int, mechanisms, seed: int) -> tf.keras.Model:
     seeds = _Seeds(seed)
     inp = _noise_kwargs(mechanisms, "input")
     hid = _noise_kwargs(mechanisms, "hidden")
@@ -92,7 +104,7 @@ def build_model(model_cfg, input_shape, num_classes: int, mechanisms=(), seed: i
                 layers.append(SeededDropout(model_cfg.dropout, seed=layer_id, name=f"dropout_{layer_id}"))
     else:
         raise ConfigError("model.architecture", arch, "one of mlp, linear, " + ", ".join(CNN_SPECS))
-    layers.append(tf.keras.layers.Dense(out_units, activation=out_act, name="output",
+    layers.append(tf.keras.layers.Dense(out_units, activation=out_act, name="output", dtype="float32",
                                         kernel_initializer=tf.keras.initializers.GlorotUniform(seeds.next())))
     return tf.keras.Sequential(layers, name=arch)
 
