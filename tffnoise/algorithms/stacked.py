@@ -87,6 +87,25 @@ def compiled_round(engine: "StackedEngine"):
     return _COMPILED[key]
 
 
+def compiled_eval(engine: "StackedEngine"):
+    """The traced evaluation of one chunk, shared by every engine with the same model, loss and targets
+    (evaluation runs without noise, so noise levels do not matter here)."""
+    p = engine.p
+    plan = tuple(op[:2] + ("eval",) + op[3:] if op[0] == "noise" else op for op in engine.plan)
+    key = ("eval", plan, p.loss_kind, p.regression)
+    if key not in _COMPILED:
+        kind, regression, eplan = p.loss_kind, p.regression, engine.plan
+
+        def chunk(params, x, y, valid):
+            out = forward_shared(eplan, params, x)
+            pe = tf.where(valid, losses.per_example(kind, out, y), 0.0)
+            corr = tf.where(valid, losses.correct(out, y, regression), 0.0)
+            return tf.reduce_sum(pe, -1), tf.reduce_sum(corr, -1)
+
+        _COMPILED[key] = tf.function(chunk, autograph=False, reduce_retracing=True)
+    return _COMPILED[key]
+
+
 class _RoundProgram:
     """One round of Algorithm 1 for K stacked learners, as a function of tensors only (no data held)."""
 
@@ -228,7 +247,7 @@ class StackedEngine:
         dp = self.dp_sgd or self.dp_fedavg
         self.noise_multiplier = dp.z if dp is not None else None
         self._round_fn = compiled_round(self)
-        self._eval_fn = tf.function(self._eval_chunk, autograph=False)
+        self._eval_fn = compiled_eval(self)
         self._eval_sets: dict = {}
 
     # --- training -------------------------------------------------------------------------------
@@ -250,12 +269,6 @@ class StackedEngine:
         return {k: v.numpy() for k, v in out.items()}
 
     # --- evaluation -----------------------------------------------------------------------------
-    def _eval_chunk(self, params, x, y, valid):
-        out = forward_shared(self.plan, params, x)
-        pe = tf.where(valid, losses.per_example(self.p.loss_kind, out, y), 0.0)
-        corr = tf.where(valid, losses.correct(out, y, self.p.regression), 0.0)
-        return tf.reduce_sum(pe, -1), tf.reduce_sum(corr, -1)
-
     def _eval_set(self, key, x, y) -> tuple[int, list]:
         """The evaluation set as equal-sized tensors, built once: one traced shape, no copy per evaluation
         (the last chunk is padded with its first example and masked out)."""
