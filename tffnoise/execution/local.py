@@ -75,29 +75,36 @@ class _LocalService:
         return None if self._proc is None else self._proc.pid
 
 
-def _build_context(service: _LocalService):
+def context_on_worker(stub_fn, *, sync: bool = True):
+    """A TFF execution context whose executor is the C++ worker behind `stub_fn()` (local or remote)."""
     from tensorflow_federated.python.core.backends.native import compiler
     from tensorflow_federated.python.core.environments.tensorflow_frontend import tensorflow_computation
-    from tensorflow_federated.python.core.impl.execution_contexts import sync_execution_context
+    from tensorflow_federated.python.core.impl.execution_contexts import async_execution_context, sync_execution_context
     from tensorflow_federated.python.core.impl.executor_stacks import python_executor_stacks
     from tensorflow_federated.python.core.impl.executors import remote_executor
     from tensorflow_federated.python.core.impl.types import placements
 
     def stack_fn(cardinalities):
-        # TFF also asks for an executor with no CLIENTS cardinality (e.g. server-only
-        # computations); the worker refuses that, so default it as TFF's local factory does.
+        # TFF also asks for an executor with no CLIENTS cardinality (e.g. server-only computations); the
+        # worker answers "No cardinality provided for 'clients' placement", so default it to 0 as TFF's
+        # local factory does.
         if cardinalities.get(placements.CLIENTS) is None:
             cardinalities[placements.CLIENTS] = 0
-        ex = remote_executor.RemoteExecutor(service.stub())
+        ex = remote_executor.RemoteExecutor(stub_fn())
         ex.set_cardinalities(cardinalities)
         return ex
 
-    return sync_execution_context.SyncExecutionContext(
+    cls = sync_execution_context.SyncExecutionContext if sync else async_execution_context.AsyncExecutionContext
+    return cls(
         executor_fn=python_executor_stacks.ResourceManagingExecutorFactory(executor_stack_fn=stack_fn),
         compiler_fn=compiler.desugar_and_transform_to_native,
         transform_args=tensorflow_computation.transform_args,
         transform_result=tensorflow_computation.transform_result,
     )
+
+
+def _build_context(service: _LocalService):
+    return context_on_worker(service.stub, sync=True)
 
 
 def set_tff_context(context) -> None:

@@ -158,32 +158,11 @@ def _named_stub(channel, address: str):
 def _worker_context(address: str):
     """One async TFF context talking to the worker at `address`."""
     import grpc
-    from tensorflow_federated.python.core.backends.native import compiler
-    from tensorflow_federated.python.core.environments.tensorflow_frontend import tensorflow_computation
-    from tensorflow_federated.python.core.impl.execution_contexts import async_execution_context
-    from tensorflow_federated.python.core.impl.executor_stacks import python_executor_stacks
-    from tensorflow_federated.python.core.impl.executors import remote_executor
-    from tensorflow_federated.python.core.impl.types import placements
 
     host, port = ports.parse_address(address)
     channel = grpc.insecure_channel(ports.grpc_target(host, port), local.GRPC_CHANNEL_OPTIONS)
     stub = _named_stub(channel, address)
-
-    def stack_fn(cardinalities):
-        # Without a CLIENTS cardinality the worker answers "No cardinality provided for
-        # 'clients' placement"; TFF's local factory defaults it to 0 the same way.
-        if cardinalities.get(placements.CLIENTS) is None:
-            cardinalities[placements.CLIENTS] = 0
-        ex = remote_executor.RemoteExecutor(stub)
-        ex.set_cardinalities(cardinalities)
-        return ex
-
-    return async_execution_context.AsyncExecutionContext(
-        executor_fn=python_executor_stacks.ResourceManagingExecutorFactory(executor_stack_fn=stack_fn),
-        compiler_fn=compiler.desugar_and_transform_to_native,
-        transform_args=tensorflow_computation.transform_args,
-        transform_result=tensorflow_computation.transform_result,
-    )
+    return local.context_on_worker(lambda: stub, sync=False)
 
 
 def _deadline_context(inner, workers: list[str], call_timeout_s: float):
