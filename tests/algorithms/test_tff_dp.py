@@ -69,16 +69,9 @@ def _stacked_run(overrides, rounds=ROUNDS):
     return s
 
 
-def assert_states_close(a: dict, b: dict, atol=1e-5):
-    assert sorted(a) == sorted(b)
-    for k in a:
-        assert a[k].shape == b[k].shape, k
-        np.testing.assert_allclose(a[k], b[k], atol=atol, rtol=1e-5, err_msg=k)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
-def test_tff_dp_matches_stacked(case):
+def test_tff_dp_matches_stacked(case, assert_states_close):
     problem, s, e, hist_s, hist_e = engines(case)
     z = problem.cfg.privacy.noise_multiplier
     assert e.noise_multiplier == s.noise_multiplier == z
@@ -100,7 +93,7 @@ def test_tff_dp_matches_stacked(case):
 
 
 @pytest.mark.slow
-def test_dp_fedavg_uses_tffs_dp_aggregator_and_resumes():
+def test_dp_fedavg_uses_tffs_dp_aggregator_and_resumes(assert_states_close):
     problem, s, e, _, _ = engines("dpfedavg-pa")
     weights = "<float32[64,8],float32[8],float32[8,10],float32[10]>"
     aggregator = ("<query_state=<numerator_state=<l2_norm_clip=float32,stddev=float32>,denominator=float32>,"

@@ -64,13 +64,6 @@ def engines(case: str):
     return _cache[case]
 
 
-def assert_states_close(a: dict, b: dict, atol=1e-5):
-    assert sorted(a) == sorted(b)
-    for k in a:
-        assert a[k].shape == b[k].shape, k
-        np.testing.assert_allclose(a[k], b[k], atol=atol, rtol=1e-5, err_msg=k)
-
-
 @pytest.mark.slow
 def test_process_type_signature():
     import tensorflow_federated as tff
@@ -112,7 +105,7 @@ def test_process_type_signature():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
-def test_matches_stacked_engine(case):
+def test_matches_stacked_engine(case, assert_states_close):
     problem, s, e, hist_s, hist_e = engines(case)
     assert e.name == "tff" and e.round == s.round == ROUNDS
     assert_states_close(s.get_state(), e.get_state())

@@ -73,7 +73,8 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
     for t in range(start + 1, problem.rounds + 1):
         m = engine.run_round()
         noise_rec = applied(problem.mechanisms, t, problem.steps_per_round) if problem.mechanisms else None
-        if t % eval_every == 0 or t == problem.rounds:
+        evaluated = t % eval_every == 0 or t == problem.rounds
+        if evaluated:
             last_eval = {**engine.evaluate("test"), **engine.evaluate("val")}
         for ri, s in enumerate(specs):
             if not alive[ri]:
@@ -85,7 +86,7 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
                 emit({"event": "diverged", "run_id": s.run_id, "round": t})
                 continue
             row = {"round": t, **{k: _f(v[ri]) for k, v in m.items() if k != "finite"}}
-            if t % eval_every == 0 or t == problem.rounds:
+            if evaluated:
                 row.update({k: _f(v[ri]) for k, v in last_eval.items()})
             if eps is not None:
                 row["epsilon"] = _f(eps[t - 1])

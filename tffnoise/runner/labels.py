@@ -7,12 +7,12 @@ NOISE_KEYS = ("noise.", "experiment.repeats", "experiment.name")
 
 
 def noise_label(cfg: Config) -> tuple[str, str, float]:
-    active = [(name, s) for name, s in cfg.noise.items()]
+    active = list(cfg.noise.items())
     if not active:
         return "none", "", 0.0
     if len(active) == 1:
         name, s = active[0]
-        return name, s.distribution if name != "label" or s.level == 0 else s.distribution, s.level
+        return name, s.distribution, s.level
     return "+".join(n for n, _ in active), "+".join(s.distribution for _, s in active), max(s.level for _, s in active)
 
 
