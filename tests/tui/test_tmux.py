@@ -33,17 +33,18 @@ def test_tui_in_tmux(tmp_path):
     def screen() -> str:
         return subprocess.run(tmux + ["capture-pane", "-p", "-t", "t"], capture_output=True, text=True).stdout
 
-    def wait_for(text: str, timeout: float = 30.0) -> str:
+    def wait_for(*texts: str, timeout: float = 30.0) -> str:
+        """The screen once every text is on it (the header can be painted a frame after the body)."""
         end = time.time() + timeout
         while time.time() < end:
             s = screen()
-            if text in s:
+            if all(t in s for t in texts):
                 return s
             time.sleep(0.2)
-        raise AssertionError(f"{text!r} not on screen:\n{screen()}")
+        raise AssertionError(f"{texts!r} not on screen:\n{screen()}")
 
     try:
-        s = wait_for("ctrl+s save")       # the configure screen validated the first recipe
+        s = wait_for("ctrl+s save", "Configure", "quick.toml")  # the configure screen validated the recipe
         assert "Configure" in s and "quick.toml" in s
         assert len(s.splitlines()) <= 24 and max(len(line) for line in s.splitlines()) <= 80
         subprocess.run(tmux + ["send-keys", "-t", "t", "?"], check=True)
