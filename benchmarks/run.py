@@ -235,6 +235,9 @@ def main(argv=None) -> int:
 
     import tffnoise.algorithms.stacked  # noqa: F401  (sets its XLA flag before any compilation)
     from tffnoise.runner import sweep  # noqa: F401
+    from tffnoise.runner.heap import freeze_import_heap
+
+    freeze_import_heap()  # as the runner does once TF is imported (a full GC pass walks every import)
     import_s = time.perf_counter() - t0
     rows: list[dict] = []
     if "susy" in only:

@@ -121,3 +121,13 @@ def test_missing_data_file_fails_cleanly_with_nothing_written(tmp_path):
     assert res.returncode == 2
     assert res.stderr.startswith("error: ") and len(res.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_chunks_end_at_evaluations_and_keep_a_cadence():
+    from tffnoise.runner.cell import CHUNK_S, chunk_rounds
+
+    assert chunk_rounds(0, 100, 10, None) == 1  # the first call may compile: one round, then measure
+    assert chunk_rounds(1, 100, 10, 1e-6) == 9  # up to the evaluation at round 10
+    assert chunk_rounds(10, 15, 10, 1e-6) == 5  # up to the end
+    assert chunk_rounds(0, 100, 100, CHUNK_S / 4) == 4  # about CHUNK_S of rounds per call
+    assert chunk_rounds(0, 100, 100, 60.0) == 1

@@ -71,9 +71,7 @@ _INIT_CACHE: dict = {}
 def initial_weights(cfg: Config, input_shape, num_classes: int, seed: int, model_fn) -> list:
     """A repeat's initial weights. Noise layers hold no weights and draw no initializer seeds, so cells
     of a sweep that differ in noise, protocol or learning rate share them: build each model once."""
-    import json
-
-    key = (json.dumps(cfg.to_dict()["model"], sort_keys=True), tuple(input_shape), num_classes, seed)
+    key = (repr(cfg.model), tuple(input_shape), num_classes, seed)
     if key not in _INIT_CACHE:
         if len(_INIT_CACHE) > 256:
             _INIT_CACHE.clear()
@@ -106,8 +104,8 @@ def prepare(cfg: Config, repeats: list[int], dataset=None) -> Problem:
 
     ds = dataset if dataset is not None else load_data(cfg, cfg.experiment.seed)
     regression = cfg.data.targets == "pm1"
-    x_train = ds.x_train.astype(np.float32)
-    x_test = ds.x_test.astype(np.float32)
+    x_train = np.asarray(ds.x_train, np.float32)
+    x_test = np.asarray(ds.x_test, np.float32)
     if cfg.data.test_examples:
         x_test, y_test_raw, test_ids = x_test[: cfg.data.test_examples], ds.y_test[: cfg.data.test_examples], ds.test_ids[: cfg.data.test_examples]
     else:
@@ -122,7 +120,7 @@ def prepare(cfg: Config, repeats: list[int], dataset=None) -> Problem:
     t = cfg.training
     m = cfg.data.clients
     serial = t.protocol == "serial"
-    xs, ys, ids, xv, yv, orders = [], [], [], [], [], []
+    parts_by_repeat, xv, yv, orders = [], [], [], []
     per_client = cfg.data.examples_per_client or None
     rounds = None
     for r in repeats:
@@ -142,13 +140,12 @@ def prepare(cfg: Config, repeats: list[int], dataset=None) -> Problem:
         if rounds is None:
             rounds = t.rounds or max(1, math.ceil(t.epochs * (n_local // t.batch_size) / t.sync_period))
         steps_needed = rounds * t.sync_period
-        xs.append(np.stack([x_train[p] for p in train_parts]))
-        ys.append(np.stack([y_train[p] for p in train_parts]))
-        ids.append(np.stack([ds.train_ids[p] for p in train_parts]))
+        parts_by_repeat.append(np.stack(train_parts))
         orders.append(np.stack([batch_order(n_local, steps_needed, t.batch_size,
                                             keylib.numpy_seed(cfg.experiment.seed, r, 1, i))
                                 for i in range(len(train_parts))]))
     learners = 1 if serial else m
+    idx = np.stack(parts_by_repeat)  # [R, M, n]: one gather per array, no intermediate copies
     mechanisms = build_mechanisms(cfg.noise)
     input_shape = tuple(x_train.shape[1:])
 
@@ -161,9 +158,9 @@ def prepare(cfg: Config, repeats: list[int], dataset=None) -> Problem:
     return Problem(
         cfg=cfg, repeats=list(repeats), dataset_name=ds.name, synthetic=bool(ds.synthetic),
         num_classes=ds.num_classes, regression=regression, loss_kind=resolve(t.loss, cfg.model.output),
-        input_shape=input_shape, learners=learners, x_clients=np.stack(xs), y_clients=np.stack(ys),
+        input_shape=input_shape, learners=learners, x_clients=x_train[idx], y_clients=y_train[idx],
         x_test=x_test, y_test=y_test, x_val=np.stack(xv) if xv else None, y_val=np.stack(yv) if yv else None,
-        member_ids=np.stack(ids), test_ids=np.asarray(test_ids), rounds=rounds, steps_per_round=t.sync_period,
+        member_ids=np.asarray(ds.train_ids)[idx], test_ids=np.asarray(test_ids), rounds=rounds, steps_per_round=t.sync_period,
         order=np.stack(orders), learner_keys=keylib.learner_keys(cfg.experiment.seed, repeats, learners),
         init_weights=init_weights, model_fn=model_fn, mechanisms=mechanisms, description=ds.description,
     )

@@ -1,12 +1,17 @@
 """The stacked engine: Algorithm 1 and its baselines with every learner of every repeat as one leading
 tensor axis, so one round of K = repeats × learners models is a handful of batched ops.
 
+On a CPU a compiled program runs on one thread, so a cell's repeats are split into equal groups that run
+in parallel threads (`execution.threads`), and one call runs every round up to the next evaluation: the
+state stays inside XLA between rounds (docs/performance.md has the measurements behind both).
+
 Semantics match the TFF engine exactly (same data order, keys, noise, loss); tests check it.
 """
 from __future__ import annotations
 
 import math
 import os
+import weakref
 
 import numpy as np
 import tensorflow as tf
@@ -18,6 +23,7 @@ from tffnoise.algorithms.forward import forward, forward_shared, stack_plan
 from tffnoise.algorithms.problem import Problem
 
 EVAL_CHUNK = 8192
+ROUNDS_PER_CALL = 64  # most rounds one compiled call runs (its per-round metrics have this static size)
 
 # XLA on CPU runs each of the K small per-learner matmuls of a round as an Eigen call; with Eigen's
 # thread pool every call pays a dispatch, which dominated rounds (about 2x slower on 2 cores, measured
@@ -67,34 +73,34 @@ def _plan_key(plan, runtime_streams) -> tuple:
     return tuple(op[:2] + ("runtime",) + op[3:] if op[0] == "noise" and op[4] in runtime_streams else op for op in plan)
 
 
-def compiled_round(engine: "StackedEngine"):
-    """The jit-compiled round for the engine's structure. Levels, learning rates, data and state are
-    inputs, so the cells of a sweep that differ only in those share one compilation (XLA compiles take
-    seconds; a round takes milliseconds). DP runs compile their own (their clip and z are constants)."""
-    p = engine.p
+def compiled_round(p: Problem, plan, R: int, dp_sgd=None, dp_fedavg=None):
+    """The jit-compiled round for this structure and R stacked repeats. Levels, learning rates, data and
+    state are inputs, so the cells of a sweep (and the thread groups of one cell) that differ only in
+    those share one compilation (XLA compiles take seconds; a round takes milliseconds). DP constants
+    (clip, z, microbatches) are part of the structure."""
     mech_key = tuple((m.name, m.spec.distribution, m.spec.schedule, m.spec.decay, m.spec.gamma, m.spec.level == 0)
                      for m in p.mechanisms)
     streams = {m.name for m in p.mechanisms if m.name in ("input", "hidden")}
-    key = (p.steps_per_round, p.num_classes, p.regression, p.loss_kind, p.cfg.training.protocol, engine.R, engine.M,
-           _plan_key(engine.plan, streams), mech_key, p.cfg.privacy.mode,
-           id(engine) if p.cfg.privacy.mode != "none" else None)
+    dp = dp_sgd or dp_fedavg
+    dp_key = (type(dp).__name__, tuple(sorted(vars(dp).items()))) if dp is not None else None
+    key = (p.steps_per_round, p.num_classes, p.regression, p.loss_kind, p.cfg.training.protocol, R, p.learners,
+           _plan_key(plan, streams), mech_key, p.cfg.privacy.mode, dp_key)
     if key not in _COMPILED:
         if len(_COMPILED) > 64:
             _COMPILED.clear()
         # autograph off: the round is written with tf.while_loop and every hook branches on Python values
         # only, so tracing skips autograph's source conversion of the engine, mechanisms and losses.
-        _COMPILED[key] = tf.function(_RoundProgram(engine), jit_compile=True, autograph=False)
+        _COMPILED[key] = tf.function(_RoundProgram(p, plan, R, dp_sgd, dp_fedavg), jit_compile=True, autograph=False)
     return _COMPILED[key]
 
 
-def compiled_eval(engine: "StackedEngine"):
+def compiled_eval(p: Problem, eplan):
     """The traced evaluation of one chunk, shared by every engine with the same model, loss and targets
     (evaluation runs without noise, so noise levels do not matter here)."""
-    p = engine.p
-    plan = tuple(op[:2] + ("eval",) + op[3:] if op[0] == "noise" else op for op in engine.plan)
+    plan = tuple(op[:2] + ("eval",) + op[3:] if op[0] == "noise" else op for op in eplan)
     key = ("eval", plan, p.loss_kind, p.regression)
     if key not in _COMPILED:
-        kind, regression, eplan = p.loss_kind, p.regression, engine.plan
+        kind, regression = p.loss_kind, p.regression
 
         def chunk(params, x, y, valid):
             out = forward_shared(eplan, params, x)
@@ -102,25 +108,41 @@ def compiled_eval(engine: "StackedEngine"):
             corr = tf.where(valid, losses.correct(out, y, regression), 0.0)
             return tf.reduce_sum(pe, -1), tf.reduce_sum(corr, -1)
 
-        _COMPILED[key] = tf.function(chunk, autograph=False, reduce_retracing=True)
+        # XLA: one fused single-threaded program per group, the groups in parallel threads (faster than
+        # TF ops on the shared intra-op pool, measured); one compilation per chunk shape.
+        _COMPILED[key] = tf.function(chunk, autograph=False, jit_compile=True)
     return _COMPILED[key]
 
 
 class _RoundProgram:
     """One round of Algorithm 1 for K stacked learners, as a function of tensors only (no data held)."""
 
-    def __init__(self, engine: "StackedEngine"):
-        p = engine.p
+    def __init__(self, p: Problem, plan, R: int, dp_sgd, dp_fedavg):
         self.b, self.C, self.regression, self.kind = p.steps_per_round, p.num_classes, p.regression, p.loss_kind
-        self.protocol, self.R, self.M, self.K = p.cfg.training.protocol, engine.R, engine.M, engine.K
-        self.mechanisms, self.plan = p.mechanisms, engine.plan
-        self.dp_sgd, self.dp_fedavg = engine.dp_sgd, engine.dp_fedavg
+        self.protocol, self.R, self.M, self.K = p.cfg.training.protocol, R, p.learners, R * p.learners
+        self.mechanisms, self.plan = p.mechanisms, plan
+        self.dp_sgd, self.dp_fedavg = dp_sgd, dp_fedavg
 
-    def __call__(self, t, st, data, hyper):
+    def __call__(self, t0, n, st, data, hyper):
+        """Rounds t0+1 .. t0+n (n <= ROUNDS_PER_CALL) in one compiled call: the state is carried through
+        an XLA while loop, so a cell pays one call per evaluation period instead of one per round."""
         for mech in self.mechanisms:
             mech.runtime_level = hyper["levels"][mech.name]
         try:
-            return self._round(t, st, data, hyper)
+            t0 = tf.cast(t0, tf.int64)
+            R = self.R
+            metrics = {"train_loss": tf.zeros([ROUNDS_PER_CALL, R]), "train_accuracy": tf.zeros([ROUNDS_PER_CALL, R]),
+                       "cumulative_train_loss": tf.zeros([ROUNDS_PER_CALL, R]),
+                       "finite": tf.zeros([ROUNDS_PER_CALL, R], tf.bool)}
+
+            def one(i, st, metrics):
+                st, m = self._round(t0 + i + 1, st, data, hyper)
+                metrics = {k: tf.tensor_scatter_nd_update(metrics[k], [[i]], m[k][None]) for k in metrics}
+                return i + 1, st, metrics
+
+            _, st, metrics = tf.while_loop(lambda i, *_: i < tf.cast(n, tf.int64), one,
+                                           (tf.constant(0, tf.int64), st, metrics))
+            return st, metrics
         finally:
             for mech in self.mechanisms:
                 mech.runtime_level = None
@@ -130,8 +152,7 @@ class _RoundProgram:
         keys, lr = data["keys"], hyper["lr"]
         levels = hyper["levels"]
         plan = [op[:2] + (levels[op[4]],) + op[3:] if op[0] == "noise" and op[4] in levels else op for op in self.plan]
-        t = tf.cast(t, tf.int64)
-        params = [v.read_value() for v in st["params"]]
+        params = list(st["params"])
         for mech in self.mechanisms:
             params = mech.on_round_start(params, keys, t)
         zeros = tf.zeros([K])
@@ -158,17 +179,16 @@ class _RoundProgram:
 
         _, params, loss_acc, corr_acc, cum = tf.while_loop(
             lambda s, *_: s < b, step, (tf.constant(0, tf.int64), params, zeros, zeros, zeros))
-        params = self._sync(params, t, st, data, hyper)
-        for v, w in zip(st["params"], params):
-            v.assign(w)
-        st["cum_loss"].assign_add(cum)
+        params, server, momentum = self._sync(params, t, st, data, hyper)
+        cum = st["cum_loss"] + cum
         per_repeat = lambda a: tf.reduce_mean(tf.reshape(a, [R, M]), 1)  # noqa: E731
         finite = tf.reduce_all(tf.reshape(tf.math.is_finite(loss_acc), [R, M]), 1)
         for w in params:
             finite &= tf.reduce_all(tf.reshape(tf.math.is_finite(w), [R, -1]), 1)
-        return {"train_loss": per_repeat(loss_acc) / tf.cast(b, tf.float32),
-                "train_accuracy": per_repeat(corr_acc) / tf.cast(b, tf.float32),
-                "cumulative_train_loss": per_repeat(st["cum_loss"].read_value()), "finite": finite}
+        new = {"params": params, "server": server, "momentum": momentum, "cum_loss": cum}
+        return new, {"train_loss": per_repeat(loss_acc) / tf.cast(b, tf.float32),
+                     "train_accuracy": per_repeat(corr_acc) / tf.cast(b, tf.float32),
+                     "cumulative_train_loss": per_repeat(cum), "finite": finite}
 
     def _gradients(self, plan, p_eval, x, y, sk, g, keys):
         """Per-learner gradients of the batch loss; DP-SGD replaces them with clipped, noised ones."""
@@ -184,10 +204,11 @@ class _RoundProgram:
         return grads, out, pe, bl
 
     def _sync(self, params, t, st, data, hyper):
+        """(learners' params, server models, server momentum) after the round's aggregation."""
         R, M = self.R, self.M
+        server, momentum = list(st["server"]), list(st["momentum"])
         if self.protocol in ("serial", "no-sync"):
-            return params
-        server, momentum = st["server"], st["momentum"]
+            return params, server, momentum
         sel = tf.gather(data["selection"], t - 1)  # [R, M]
         count = tf.reduce_sum(sel, 1)
         means = []
@@ -197,19 +218,88 @@ class _RoundProgram:
             selb = tf.reshape(sel, tf.concat([[R, M], tf.ones_like(shape)], 0))
             means.append(tf.reduce_sum(wr * selb, 1) / tf.reshape(count, tf.concat([[R], tf.ones_like(shape)], 0)))
         if self.dp_fedavg is not None:
-            means = self.dp_fedavg.private_mean(params, [v.read_value() for v in server], sel, t,
-                                                tf.reshape(data["keys"], [R, M])[:, 0])
+            means = self.dp_fedavg.private_mean(params, server, sel, t, tf.reshape(data["keys"], [R, M])[:, 0])
         out = []
         for j, w in enumerate(params):
             if self.protocol == "fedavg":
-                mom = hyper["server_momentum"] * momentum[j] + (means[j] - server[j])
-                momentum[j].assign(mom)
-                new = server[j] + hyper["server_lr"] * mom
+                momentum[j] = hyper["server_momentum"] * momentum[j] + (means[j] - server[j])
+                server[j] = server[j] + hyper["server_lr"] * momentum[j]
             else:
-                new = means[j]
-            server[j].assign(new)
-            out.append(tf.reshape(tf.repeat(new[:, None], M, axis=1), tf.shape(w)))
-        return out
+                server[j] = means[j]
+            out.append(tf.reshape(tf.repeat(server[j][:, None], M, axis=1), tf.shape(w)))
+        return out, server, momentum
+
+
+def thread_groups(R: int, requested: int = 0) -> int:
+    """How many groups of repeats a cell runs in parallel threads: XLA runs a compiled round on one CPU
+    thread (see the XLA flag above), so independent repeats are the way to use the other cores. Groups
+    are equal (one compilation serves them all); on a GPU one group (one device, one big kernel)."""
+    if requested == 1 or R == 1:
+        return 1
+    if requested:
+        want = requested
+    else:
+        if tf.config.list_logical_devices("GPU"):
+            return 1
+        want = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    g = max(1, min(want, R))
+    while R % g:
+        g -= 1
+    return g
+
+
+_POOL: list = []
+_CALLED: weakref.WeakSet = weakref.WeakSet()  # compiled functions that have run once (traced, compiled)
+
+
+def _pool():
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL.append(ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="tffnoise-stacked"))
+    return _POOL[0]
+
+
+class _Group:
+    """Repeats [r0, r1) of a cell: their data and state as tensors, advanced by one compiled program."""
+
+    def __init__(self, engine: "StackedEngine", r0: int, r1: int):
+        p, M = engine.p, engine.M
+        self.R = r1 - r0
+        self.K = self.R * M
+
+        def stacked(a):
+            a = a[r0:r1]
+            return a.reshape((self.K,) + a.shape[2:])
+
+        self.data = {"x": tf.constant(stacked(p.x_clients)), "y": tf.constant(stacked(p.y_clients)),
+                     "order": tf.constant(stacked(p.order).astype(np.int32)),
+                     "keys": tf.constant(stacked(p.learner_keys)), "selection": tf.constant(engine.selection[:, r0:r1])}
+        init = [w[r0:r1] for w in p.init_weights]
+        self.state = {"params": [tf.constant(np.repeat(w, M, axis=0)) for w in init],
+                      "server": [tf.constant(w) for w in init],
+                      "momentum": [tf.zeros(w.shape, w.dtype) for w in init],
+                      "cum_loss": tf.zeros([self.K])}
+        self.program = compiled_round(p, engine.plan, self.R, engine.dp_sgd, engine.dp_fedavg)
+
+    def run(self, t0: int, n: int, hyper: dict) -> dict:
+        self.state, m = self.program(tf.constant(t0, tf.int64), tf.constant(n, tf.int64), self.state, self.data, hyper)
+        return {k: v.numpy()[:n] for k, v in m.items()}
+
+
+_PLANS: dict = {}
+
+
+def plan_for(problem: Problem) -> list:
+    """The model's stacked forward plan. It depends on the model, noise layers and shapes only, so cells
+    of a sweep share it (building the Keras model to read it costs tens of milliseconds)."""
+    cfg = problem.cfg
+    key = (repr(cfg.model), repr(sorted(cfg.noise.items())), tuple(problem.input_shape), problem.num_classes)
+    if key not in _PLANS:
+        if len(_PLANS) > 256:
+            _PLANS.clear()
+        _PLANS[key] = stack_plan(problem.model_fn(0))
+    return _PLANS[key]
 
 
 class StackedEngine:
@@ -220,20 +310,9 @@ class StackedEngine:
         cfg = problem.cfg
         self.R, self.M = len(problem.repeats), problem.learners
         self.K = self.R * self.M
-        self.plan = stack_plan(problem.model_fn(0))
-        K, M = self.K, self.M
-        xs = problem.x_clients
-        self.x = tf.constant(xs.reshape((K,) + xs.shape[2:]))
-        self.y = tf.constant(problem.y_clients.reshape((K,) + problem.y_clients.shape[2:]))
-        order = problem.order
-        self.order = tf.constant(order.reshape((K,) + order.shape[2:]).astype(np.int32))
-        self.keys = tf.constant(problem.learner_keys.reshape(K))
-        self.selection = tf.constant(client_selection(problem))
+        self.plan = plan_for(problem)
+        self.selection = client_selection(problem)
         self.protocol = cfg.training.protocol
-        self.params = [tf.Variable(np.repeat(w, M, axis=0), name=f"w{j}") for j, w in enumerate(problem.init_weights)]
-        self.server = [tf.Variable(w, name=f"s{j}") for j, w in enumerate(problem.init_weights)]
-        self.momentum = [tf.Variable(np.zeros_like(w), name=f"m{j}") for j, w in enumerate(problem.init_weights)]
-        self.cum_loss = tf.Variable(np.zeros(K, np.float32))
         self.round = 0
         self.dp_sgd = self.dp_fedavg = None
         if cfg.privacy.mode == "dp-sgd":
@@ -246,27 +325,67 @@ class StackedEngine:
             self.dp_fedavg = DpFedAvg(cfg.privacy, problem)
         dp = self.dp_sgd or self.dp_fedavg
         self.noise_multiplier = dp.z if dp is not None else None
-        self._round_fn = compiled_round(self)
-        self._eval_fn = compiled_eval(self)
+        G = thread_groups(self.R, cfg.execution.threads)
+        self.groups = [_Group(self, g * self.R // G, (g + 1) * self.R // G) for g in range(G)]
+        self._eval_fn = compiled_eval(problem, self.plan)
         self._eval_sets: dict = {}
 
+    # --- the cell's tensors, whole (tests and the DP checks read them) ---------------------------------
+    def _joined(self, part: str, name: str):
+        vals = [getattr(g, part)[name] for g in self.groups]
+        if len(vals) == 1:
+            return vals[0]
+        if isinstance(vals[0], list):
+            return [tf.concat(ws, 0) for ws in zip(*vals)]
+        return tf.concat(vals, 0)
+
+    params = property(lambda self: self._joined("state", "params"))
+    server = property(lambda self: self._joined("state", "server"))
+    momentum = property(lambda self: self._joined("state", "momentum"))
+    cum_loss = property(lambda self: self._joined("state", "cum_loss"))
+    x = property(lambda self: self._joined("data", "x"))
+    y = property(lambda self: self._joined("data", "y"))
+    order = property(lambda self: self._joined("data", "order"))
+    keys = property(lambda self: self._joined("data", "keys"))
+
     # --- training -------------------------------------------------------------------------------
-    def _tensors(self):
-        """Everything a round reads that differs between cells of a sweep: state, data, hyperparameters."""
+    def _hyper(self) -> dict:
+        """The round's inputs that differ between cells of a sweep: learning rates and noise levels."""
         tr = self.p.cfg.training
-        st = {"params": self.params, "server": self.server, "momentum": self.momentum, "cum_loss": self.cum_loss}
-        data = {"x": self.x, "y": self.y, "order": self.order, "keys": self.keys, "selection": self.selection}
         f32 = lambda v: tf.constant(v, tf.float32)  # noqa: E731
-        hyper = {"lr": f32(tr.learning_rate), "server_lr": f32(tr.server_learning_rate),
-                 "server_momentum": f32(tr.server_momentum),
-                 "levels": {m.name: f32(m.spec.level) for m in self.p.mechanisms}}
-        return st, data, hyper
+        return {"lr": f32(tr.learning_rate), "server_lr": f32(tr.server_learning_rate),
+                "server_momentum": f32(tr.server_momentum),
+                "levels": {m.name: f32(m.spec.level) for m in self.p.mechanisms}}
+
+    def _each_group(self, fn, what) -> list:
+        """fn(group) for every group, the other groups in parallel threads (TF releases the GIL while a
+        compiled function runs) and the first in this one. The first call of `what` runs group 0 alone,
+        before the others: it may trace and compile the function they share."""
+        groups = self.groups
+        if len(groups) == 1:
+            return [fn(groups[0])]
+        first = []
+        if what not in _CALLED:
+            first = [fn(groups[0])]
+            groups = groups[1:]
+            _CALLED.add(what)
+        futures = [_pool().submit(fn, g) for g in groups[1:]]
+        return first + [fn(groups[0])] + [f.result() for f in futures]
 
     def run_round(self) -> dict:
-        self.round += 1
-        st, data, hyper = self._tensors()
-        out = self._round_fn(tf.constant(self.round, tf.int64), st, data, hyper)
-        return {k: v.numpy() for k, v in out.items()}
+        return self.run_rounds(1)[0]
+
+    def run_rounds(self, n: int) -> list[dict]:
+        """The next n rounds; one metrics dict (arrays over repeats) per round."""
+        out: list[dict] = []
+        hyper = self._hyper()
+        while len(out) < n:
+            k = min(n - len(out), ROUNDS_PER_CALL)
+            t0 = self.round
+            per_group = self._each_group(lambda g: g.run(t0, k, hyper), self.groups[0].program)
+            self.round += k
+            out += [{name: np.concatenate([m[name][i] for m in per_group]) for name in per_group[0]} for i in range(k)]
+        return out
 
     # --- evaluation -----------------------------------------------------------------------------
     def _eval_set(self, key, x, y) -> tuple[int, list]:
@@ -298,17 +417,23 @@ class StackedEngine:
             corr += c.numpy()
         return loss / n, corr / n
 
+    def _group_eval_params(self, g: _Group) -> list:
+        return g.state["server" if self.protocol in ("periodic-averaging", "fedavg") else "params"]
+
     def eval_params(self) -> list:
         """One model per repeat: the averaged model (PA/fedavg), the serial model; no-sync: all learners."""
-        if self.protocol in ("periodic-averaging", "fedavg"):
-            return [v.read_value() for v in self.server]
-        return [v.read_value() for v in self.params]
+        per_group = [self._group_eval_params(g) for g in self.groups]
+        if len(per_group) == 1:
+            return per_group[0]
+        return [tf.concat(ws, 0) for ws in zip(*per_group)]
 
     def evaluate(self, split: str = "test") -> dict:
         p = self.p
         if split == "test":
-            x, y = p.x_test, p.y_test
-            loss, acc = self._evaluate_models(self.eval_params(), x, y, "test")
+            self._eval_set("test", p.x_test, p.y_test)
+            outs = self._each_group(lambda g: self._evaluate_models(self._group_eval_params(g), p.x_test, p.y_test,
+                                                                    "test"), self._eval_fn)
+            loss, acc = (np.concatenate([o[i] for o in outs]) for i in (0, 1))
             return self._per_repeat(loss, acc, "test")
         if p.x_val is None:
             return {}
@@ -345,17 +470,20 @@ class StackedEngine:
 
     def get_state(self) -> dict:
         st = {"round": np.array(self.round), "cum_loss": self.cum_loss.numpy()}
-        for name, vs in (("params", self.params), ("server", self.server), ("momentum", self.momentum)):
-            for j, v in enumerate(vs):
+        for name in ("params", "server", "momentum"):
+            for j, v in enumerate(getattr(self, name)):
                 st[f"{name}_{j}"] = v.numpy()
         return st
 
     def set_state(self, st: dict) -> None:
         self.round = int(st["round"])
-        self.cum_loss.assign(st["cum_loss"])
-        for name, vs in (("params", self.params), ("server", self.server), ("momentum", self.momentum)):
-            for j, v in enumerate(vs):
-                v.assign(st[f"{name}_{j}"])
+        r0 = 0
+        for g in self.groups:
+            rs, ks = slice(r0, r0 + g.R), slice(r0 * self.M, (r0 + g.R) * self.M)
+            g.state = {"cum_loss": tf.constant(st["cum_loss"][ks])}
+            for name, rows in (("params", ks), ("server", rs), ("momentum", rs)):
+                g.state[name] = [tf.constant(st[f"{name}_{j}"][rows]) for j in range(len(self.p.init_weights))]
+            r0 += g.R
 
     def split_states(self, st: dict) -> list[dict]:
         return checkpoint.split_states(st, self.R, self.M)

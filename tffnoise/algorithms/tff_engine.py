@@ -84,6 +84,9 @@ class TffEngine:
             st = {**st, "aggregator": agg}
         return st
 
+    def run_rounds(self, n: int) -> list[dict]:
+        return [self.run_round() for _ in range(n)]
+
     def run_round(self) -> dict:
         rows = []
         for ri in range(self.R):

@@ -9,9 +9,11 @@ import time
 import numpy as np
 
 from tffnoise.runner.atomic import write_bytes
+from tffnoise.runner.heap import freeze_import_heap
 from tffnoise.runner.store import Store
 
 CHECKPOINT_EVERY_S = float(os.environ.get("TFFNOISE_CHECKPOINT_S", "2.0"))
+CHUNK_S = min(0.5, CHECKPOINT_EVERY_S)  # seconds of rounds per engine call (see chunk_rounds)
 
 
 def make_engine(name: str, problem):
@@ -38,6 +40,16 @@ def save_checkpoint(store: Store, run_id: str, state: dict) -> None:
     write_bytes(store.run_dir(run_id) / "checkpoint.npz", buf.getvalue())
 
 
+def chunk_rounds(t: int, rounds: int, eval_every: int, per_round_s: float | None) -> int:
+    """How many rounds to run in one engine call after round t: up to the next evaluation (or the end),
+    and about CHUNK_S of work, so progress, checkpoints and evaluation keep their cadence while a fast
+    engine pays one call per chunk instead of one per round. The first call (it may compile) is 1 round."""
+    n = min(rounds, (t // eval_every + 1) * eval_every) - t
+    if per_round_s is None:
+        return 1
+    return max(1, min(n, int(CHUNK_S / max(per_round_s, 1e-9))))
+
+
 def _f(x):
     x = float(x)
     return x if np.isfinite(x) else None
@@ -51,6 +63,7 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
     ckpts = [load_checkpoint(store, s.run_id) for s in specs]
     problem = prepare(cfg, [s.repeat for s in specs], dataset)
     engine = make_engine(engine_name, problem)
+    freeze_import_heap()  # TF/TFF are imported by now
     R = len(specs)
     start = 0
     if all(c is not None for c in ckpts):
@@ -70,29 +83,41 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
     last_eval: dict = {}
     last_ckpt = time.time()
     eval_every = cfg.training.eval_every
-    for t in range(start + 1, problem.rounds + 1):
-        m = engine.run_round()
-        noise_rec = applied(problem.mechanisms, t, problem.steps_per_round) if problem.mechanisms else None
-        evaluated = t % eval_every == 0 or t == problem.rounds
-        if evaluated:
-            last_eval = {**engine.evaluate("test"), **engine.evaluate("val")}
-        for ri, s in enumerate(specs):
-            if not alive[ri]:
-                continue
-            if not m["finite"][ri]:
-                alive[ri] = False
-                diverged_at[ri] = t
-                store.append_metrics(s.run_id, {"round": t, "diverged": True})
-                emit({"event": "diverged", "run_id": s.run_id, "round": t})
-                continue
-            row = {"round": t, **{k: _f(v[ri]) for k, v in m.items() if k != "finite"}}
-            if evaluated:
-                row.update({k: _f(v[ri]) for k, v in last_eval.items()})
-            if eps is not None:
-                row["epsilon"] = _f(eps[t - 1])
-            if noise_rec:
-                row["noise"] = noise_rec
-            store.append_metrics(s.run_id, row)
+    t = start
+    per_round_s = None
+    while t < problem.rounds and alive.any():
+        n = chunk_rounds(t, problem.rounds, eval_every, per_round_s)
+        tic = time.perf_counter()
+        ms = engine.run_rounds(n)
+        per_round_s = (time.perf_counter() - tic) / n
+        for m in ms:
+            t += 1
+            noise_rec = applied(problem.mechanisms, t, problem.steps_per_round) if problem.mechanisms else None
+            evaluated = t % eval_every == 0 or t == problem.rounds
+            if evaluated:  # a chunk ends at an evaluation round, so the engine's models are this round's
+                last_eval = {**engine.evaluate("test"), **engine.evaluate("val")}
+            for ri, s in enumerate(specs):
+                if not alive[ri]:
+                    continue
+                if not m["finite"][ri]:
+                    alive[ri] = False
+                    diverged_at[ri] = t
+                    store.append_metrics(s.run_id, {"round": t, "diverged": True})
+                    emit({"event": "diverged", "run_id": s.run_id, "round": t})
+                    continue
+                row = {"round": t, **{k: _f(v[ri]) for k, v in m.items() if k != "finite"}}
+                if evaluated:
+                    row.update({k: _f(v[ri]) for k, v in last_eval.items()})
+                if eps is not None:
+                    row["epsilon"] = _f(eps[t - 1])
+                if noise_rec:
+                    row["noise"] = noise_rec
+                store.append_metrics(s.run_id, row)
+            emit({"event": "round", "runs": [s.run_id for s in specs], "round": t, "rounds": problem.rounds,
+                  "train_loss": _f(np.nanmean(m["train_loss"])),
+                  "test_accuracy": _f(np.nanmean(last_eval["test_accuracy"])) if last_eval else None})
+            if not alive.any():
+                break
         now = time.time()
         if now - last_ckpt >= CHECKPOINT_EVERY_S or t == problem.rounds or not alive.all():
             for ri, st in enumerate(engine.split_states(engine.get_state())):
@@ -102,11 +127,6 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
             for ri, s in enumerate(specs):
                 if alive[ri]:
                     store.update(s.run_id, round=t)
-        emit({"event": "round", "runs": [s.run_id for s in specs], "round": t, "rounds": problem.rounds,
-              "train_loss": _f(np.nanmean(m["train_loss"])),
-              "test_accuracy": _f(np.nanmean(last_eval["test_accuracy"])) if last_eval else None})
-        if not alive.any():
-            break
     if not last_eval:  # resumed from a checkpoint taken at the last round
         last_eval = {**engine.evaluate("test"), **engine.evaluate("val")}
     privacy = [{} for _ in specs]
