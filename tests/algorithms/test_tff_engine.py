@@ -231,6 +231,31 @@ def test_cnn_with_batch_norm_runs_one_round():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("schedule", ["sync", "step"])
+def test_weight_noise_leaves_batch_norm_statistics_alone(schedule):
+    """A large weight-noise level on a BN CNN: the moving variances stay non-negative (noise on them
+    would make some negative and the evaluation NaN) and the round's outputs stay finite."""
+    from tffnoise.algorithms.problem import prepare
+    from tffnoise.algorithms.tff_engine import TffEngine
+    from tffnoise.data import load_dataset
+
+    ds = load_dataset("cifar10", synthetic=True, train_limit=16, test_limit=6, seed=0)
+    cfg = load_config(None, ['data.source="cifar10"', "data.synthetic=true", "data.clients=2", "engine=tff",
+                             "data.examples_per_client=8", 'model.architecture="cnn-small"', "model.width=0.03",
+                             "training.batch_size=4", "training.sync_period=2", "training.rounds=1",
+                             "training.learning_rate=0.01", 'noise.weights.distribution="gaussian"',
+                             "noise.weights.level=3.0", f'noise.weights.schedule="{schedule}"'])
+    problem = prepare(cfg, [0], dataset=ds)
+    e = TffEngine(problem)
+    e.run_round()
+    names = [v.name for v in problem.model_fn(0).weights]
+    w = e.final_weights(0)
+    variances = [w[i] for i, n in enumerate(names) if "moving_variance" in n]
+    assert variances and all((v >= 0).all() for v in variances)
+    assert np.isfinite(e.evaluate("test")["test_loss"]).all()
+
+
+@pytest.mark.slow
 def test_cnn_mixed_precision_runs_on_the_tff_engine():
     import tensorflow as tf
 

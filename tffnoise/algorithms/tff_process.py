@@ -31,9 +31,11 @@ out as TFF's stock client work does (it replaces non-finite updates by zeros and
 NaN/inf reaches the average and the round reports `finite = False`, like the stacked engine.
 
 Non-trainable weights (batch-norm statistics) are updated by the layer's own forward pass, not by SGD:
-mechanisms see every weight in Keras order (weight noise perturbs them like any other weight, tensor j
-drawing from the same key as in the stacked engine), but a gradient-noise draw for a non-trainable slot
-is discarded.
+mechanisms see every weight in Keras order (tensor j draws from the same key as in the stacked engine),
+but the draws for non-trainable slots are discarded: weight noise leaves the statistics as they were,
+and a gradient-noise draw there has no gradient to act on. DP-FedAvg (below) clips and noises the whole
+update, statistics included: they are computed from the clients' data, so they are released only
+through the private aggregate.
 
 Differential privacy (`[privacy] mode`, the semantics of `dp.py`):
 
@@ -189,7 +191,7 @@ def _client_train(problem: Problem, lay: ProcessLayout, model, weights, round_do
     t = tf.cast(round_done, tf.int64) + 1
     params = [tf.gather(w, slot) for w in weights] if lay.stacked_models else list(weights)
     for mech in problem.mechanisms:
-        params = mech.on_round_start(params, key, t)
+        params = _statistics_kept(mech.on_round_start(params, key, t), params, lay.trainable)
     loss_acc = tf.constant(0.0)
     corr_acc = tf.constant(0.0)
     cum = tf.constant(0.0)
@@ -202,7 +204,7 @@ def _client_train(problem: Problem, lay: ProcessLayout, model, weights, round_do
             y = mech.on_labels(y, key, g, C)
         p_eval = params
         for mech in problem.mechanisms:
-            p_eval = mech.on_step_params(p_eval, key, g)
+            p_eval = _statistics_kept(mech.on_step_params(p_eval, key, g), p_eval, lay.trainable)
         for v, w in zip(variables, p_eval):
             v.assign(w)
         sk = keylib.step_keys(key, g)
@@ -245,6 +247,13 @@ def _client_train(problem: Problem, lay: ProcessLayout, model, weights, round_do
         del report["model"]
         return {"report": report, "update": [data["sel"] * (w - w0) for w, w0 in zip(params, weights)]}
     return report
+
+
+def _statistics_kept(perturbed: list, before: list, trainable: list) -> list:
+    """Weight noise is for the weights SGD trains; batch-norm statistics keep their values (noise on a
+    moving variance can make it negative, and the layer would divide by the square root of it). Every
+    tensor is still drawn, so tensor j keeps its key and trainable weights get the stacked engine's noise."""
+    return [p if tr else b for p, b, tr in zip(perturbed, before, trainable)]
 
 
 def _dp_sgd_gradients(problem: Problem, lay: ProcessLayout, model, trainable_index, x, y, sk, key, g):
