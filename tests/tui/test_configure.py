@@ -155,3 +155,49 @@ def test_helpers():
     assert check({"training": {"rounds": -1}})[0] == "training.rounds: -1 is not allowed; expected an integer ≥ 0"
     assert error_field("noise.weights.level: 'x' is not allowed; expected a number", ["noise.weights.level"]) == "noise.weights.level"
     assert error_field("sweep.grid.a.b: [] is not allowed; expected x", ["sweep.grid"]) == "sweep.grid"
+
+
+async def test_plugin_data_source_can_be_typed(store_root):
+    from textual.widgets import Input, Select
+
+    from tui.widgets.config_form import PLUGIN
+
+    app = make_app(store_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await _form(pilot)
+        sel = app.screen.query_one("#f-data--source", Select)
+        box = app.screen.query_one("#c-data--source", Input)
+        assert not box.display
+        sel.value = PLUGIN
+        await pilot.pause()
+        assert box.display
+        box.value = "examples.wine_plugin:load_data"
+        await pilot.pause(0.3)
+        assert form.data()["data"]["source"] == "examples.wine_plugin:load_data"
+        assert form.error is None
+        box.value = "wine"  # not a known dataset and not package.module:function
+        await pilot.pause(0.3)
+        assert form.error and form.error.startswith("data.source: 'wine' is not allowed")
+        sel.value = "digits"
+        await pilot.pause(0.3)
+        assert not box.display and form.data()["data"]["source"] == "digits" and form.error is None
+
+
+async def test_a_plugin_source_in_the_file_opens_in_the_text_box():
+    from textual.app import App
+    from textual.widgets import Input, Select
+
+    from tui.widgets.config_form import PLUGIN
+
+    class One(App):
+        def compose(self):
+            yield ConfigForm({"data": {"source": "examples.wine_plugin:load_data"}}, id="form")
+
+    async with One().run_test(size=(80, 24)) as pilot:
+        form = pilot.app.query_one("#form", ConfigForm)
+        while not form.ready:
+            await pilot.pause(0.02)
+        assert pilot.app.query_one("#f-data--source", Select).value == PLUGIN
+        box = pilot.app.query_one("#c-data--source", Input)
+        assert box.display and box.value == "examples.wine_plugin:load_data"
+        assert form.data()["data"]["source"] == "examples.wine_plugin:load_data"

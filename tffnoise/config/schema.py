@@ -26,9 +26,10 @@ OUTPUTS = ("softmax", "linear")
 ACCOUNTANTS = ("rdp", "pld")
 
 
-def spec(default, *, doc: str, choices=None, min=None, max=None, min_exclusive=False, factory=None):
-    """A field with its documentation and allowed values."""
-    meta = {"doc": doc, "choices": choices, "min": min, "max": max, "min_exclusive": min_exclusive}
+def spec(default, *, doc: str, choices=None, min=None, max=None, min_exclusive=False, factory=None,
+         plugin=False):
+    """A field with its documentation and allowed values (`plugin`: or a 'package.module:function')."""
+    meta = {"doc": doc, "choices": choices, "min": min, "max": max, "min_exclusive": min_exclusive, "plugin": plugin}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -43,7 +44,8 @@ class Experiment:
 
 @dataclass
 class Data:
-    source: str = spec("digits", doc="Dataset, or a plug-in 'package.module:function'.", choices=DATA_SOURCES)
+    source: str = spec("digits", doc="Dataset, or a plug-in 'package.module:function'.", choices=DATA_SOURCES,
+                       plugin=True)
     path: str = spec("", doc="File or folder holding the dataset ('' = the standard places).")
     synthetic: bool = spec(False, doc="Use the synthetic stand-in (susy, cifar10, mnist); outputs say SYNTHETIC.")
     clients: int = spec(10, doc="Number of learners m.", min=1)

@@ -69,8 +69,17 @@ def wid(path: str) -> str:
     return "f-" + path.replace(".", "--")
 
 
+def custom_wid(path: str) -> str:
+    """The text box of a field that also takes a plug-in 'package.module:function'."""
+    return "c-" + path.replace(".", "--")
+
+
+PLUGIN = "\x00plugin"  # the Select value that shows the plug-in text box
+PLUGIN_LABEL = "plug-in (package.module:function)…"
+
+
 def path_of(widget_id: str | None) -> str | None:
-    if not widget_id or not widget_id.startswith("f-"):
+    if not widget_id or not widget_id.startswith(("f-", "c-")):
         return None
     return widget_id[2:].replace("--", ".")
 
@@ -105,6 +114,7 @@ class FieldRow(Widget):
     DEFAULT_CSS = """
     FieldRow { layout: grid; grid-size: 2; grid-columns: 22 1fr; height: auto; }
     FieldRow > .ferr { column-span: 2; color: $error; padding-left: 2; }
+    FieldRow > .custom { column-span: 2; margin-left: 23; }
     """
 
     def __init__(self, path: str, f: dataclasses.Field, value):
@@ -113,16 +123,27 @@ class FieldRow(Widget):
         self.value = value
         self.error: str | None = None
         self._editor = None
+        self._custom: Input | None = None
 
     def compose(self) -> ComposeResult:
         meta = self.f.metadata
         doc = meta.get("doc", "")
         name = self.path.rsplit(".", 1)[-1]
         yield Label(name, classes="fname")
-        if meta.get("choices"):
+        if meta.get("choices") and meta.get("plugin"):
+            # the known values, and a text box for a plug-in 'package.module:function'
+            choices = list(meta["choices"])
+            custom = isinstance(self.value, str) and self.value not in choices
+            ed = Select([(c, c) for c in choices] + [(PLUGIN_LABEL, PLUGIN)],
+                        value=PLUGIN if custom else self.value, allow_blank=False, compact=True, id=wid(self.path),
+                        tooltip=doc)
+            self._custom = Input(self.value if custom else "", placeholder="package.module:function", compact=True,
+                                 id=custom_wid(self.path), tooltip=doc, classes="custom", select_on_focus=False)
+            self._custom.display = custom
+        elif meta.get("choices"):
             choices = list(meta["choices"])
             if self.value not in choices and isinstance(self.value, str):
-                choices.append(self.value)  # a plug-in 'package.module:function'
+                choices.append(self.value)
             ed = Select([(c, c) for c in choices], value=self.value if self.value in choices else choices[0],
                         allow_blank=False, compact=True, id=wid(self.path), tooltip=doc)
         elif self.tp is bool:
@@ -133,12 +154,23 @@ class FieldRow(Widget):
             ed = Input(text, compact=True, id=wid(self.path), tooltip=doc, select_on_focus=False)
         self._editor = ed
         yield ed
+        if self._custom is not None:
+            yield self._custom
 
     def read(self):
         w = self._editor
         if isinstance(w, Select):
+            if w.value == PLUGIN and self._custom is not None:
+                return self._custom.value.strip()
             return w.value
         return parse_text(w.value, self.tp)
+
+    @on(Select.Changed)
+    def _plugin_box(self, event: Select.Changed) -> None:
+        if self._custom is not None and event.control is self._editor:
+            self._custom.display = event.value == PLUGIN
+            if event.value == PLUGIN:
+                self._custom.focus()
 
     def set_error(self, msg: str | None) -> None:
         if msg == self.error:
