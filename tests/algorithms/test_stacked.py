@@ -130,30 +130,43 @@ def test_stacked_engine_refuses_cnn_with_a_pointer_to_tff():
         stack_plan(build_model(cfg.model, (32, 32, 3), 10))
 
 
-def test_thread_groups_and_multi_round_calls_give_the_same_run():
-    """Repeats split over parallel thread groups, several rounds per compiled call: the numbers of one
-    group stepping round by round (float tolerance: XLA may order a reduction differently per shape)."""
-    base = TINY + ["experiment.repeats=4", "noise.weights.level=0.5", "noise.gradient.level=0.1",
+@pytest.mark.parametrize("repeats", [4, 3])
+def test_thread_groups_and_multi_round_calls_give_the_same_run(repeats):
+    """Repeats split over parallel thread groups (3 repeats: 2 + 1 padded with a copy), several rounds
+    per compiled call: the numbers of one group stepping round by round (float tolerance: XLA may order a
+    reduction differently per shape). State, checkpoints and evaluation see the real repeats only."""
+    base = TINY + [f"experiment.repeats={repeats}", "noise.weights.level=0.5", "noise.gradient.level=0.1",
                    "training.protocol=fedavg", "training.server_momentum=0.9", "training.rounds=4"]
-    one = StackedEngine(prepare(load_config(None, base + ["execution.threads=1"]), [0, 1, 2, 3]))
-    two = StackedEngine(prepare(load_config(None, base + ["execution.threads=2"]), [0, 1, 2, 3]))
+    reps = list(range(repeats))
+    one = StackedEngine(prepare(load_config(None, base + ["execution.threads=1"]), reps))
+    two = StackedEngine(prepare(load_config(None, base + ["execution.threads=2"]), reps))
     assert len(one.groups) == 1 and len(two.groups) == 2
     hist_one = [one.run_round() for _ in range(4)]
     hist_two = two.run_rounds(1) + two.run_rounds(3)
     assert two.round == one.round == 4
     for a, b in zip(hist_one, hist_two):
         for k in a:
+            assert a[k].shape == b[k].shape == (repeats,), k
             np.testing.assert_allclose(a[k], b[k], rtol=1e-5, atol=1e-6, err_msg=k)
     sa, sb = one.get_state(), two.get_state()
     for k in sa:
+        assert sa[k].shape == sb[k].shape, k
         np.testing.assert_allclose(sa[k], sb[k], rtol=1e-5, atol=1e-6, err_msg=k)
-    np.testing.assert_allclose(one.evaluate("test")["test_loss"], two.evaluate("test")["test_loss"], rtol=1e-5)
+    ea, eb = one.evaluate("test"), two.evaluate("test")
+    assert eb["test_loss"].shape == (repeats,)
+    np.testing.assert_allclose(ea["test_loss"], eb["test_loss"], rtol=1e-5)
+    # a checkpoint of the grouped engine resumes in a fresh one (padding rebuilt from the real repeats)
+    resumed = StackedEngine(prepare(load_config(None, base + ["execution.threads=2"]), reps))
+    resumed.set_state(two.get_state())
+    for k, v in resumed.get_state().items():
+        np.testing.assert_array_equal(v, sb[k], err_msg=k)
 
 
 def test_thread_group_count():
     from tffnoise.algorithms.stacked import thread_groups
 
-    assert thread_groups(10, 2) == 2 and thread_groups(10, 4) == 2  # equal groups only: 4 does not divide 10
-    assert thread_groups(5, 2) == 1 and thread_groups(6, 4) == 3 and thread_groups(3, 8) == 3
-    assert thread_groups(10, 1) == 1 and thread_groups(1, 0) == 1
-    assert 1 <= thread_groups(12, 0) <= 12
+    assert thread_groups(10, 2) == (2, 5) and thread_groups(10, 4) == (4, 3)  # 3+3+3+1 padded to 3
+    assert thread_groups(5, 2) == (2, 3) and thread_groups(6, 4) == (3, 2) and thread_groups(3, 8) == (3, 1)
+    assert thread_groups(10, 1) == (1, 10) and thread_groups(1, 0) == (1, 1)
+    groups, size = thread_groups(12, 0)
+    assert groups * size >= 12 and (groups - 1) * size < 12

@@ -230,22 +230,22 @@ class _RoundProgram:
         return out, server, momentum
 
 
-def thread_groups(R: int, requested: int = 0) -> int:
-    """How many groups of repeats a cell runs in parallel threads: XLA runs a compiled round on one CPU
-    thread (see the XLA flag above), so independent repeats are the way to use the other cores. Groups
-    are equal (one compilation serves them all); on a GPU one group (one device, one big kernel)."""
+def thread_groups(R: int, requested: int = 0) -> tuple[int, int]:
+    """(groups, repeats per group) for a cell of R repeats. XLA runs a compiled round on one CPU thread
+    (see the XLA flag above), so independent repeats are the way to use the other cores. Groups are
+    equal, so one compilation serves them all: when R does not divide, the last group is padded with
+    copies of its last repeat whose results are dropped (5 repeats on 2 cores: 3 + 3, 1.67x rather than
+    one core). On a GPU, one group (one device, one large program)."""
     if requested == 1 or R == 1:
-        return 1
+        return 1, R
     if requested:
         want = requested
     else:
         if tf.config.list_logical_devices("GPU"):
-            return 1
+            return 1, R
         want = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    g = max(1, min(want, R))
-    while R % g:
-        g -= 1
-    return g
+    size = math.ceil(R / max(1, min(want, R)))
+    return math.ceil(R / size), size
 
 
 _POOL: list = []
@@ -261,30 +261,37 @@ def _pool():
 
 
 class _Group:
-    """Repeats [r0, r1) of a cell: their data and state as tensors, advanced by one compiled program."""
+    """Repeats [r0, r1) of a cell, padded to `size` with copies of the last one: their data and state as
+    tensors, advanced by one compiled program. `real` repeats count; the padding's results are dropped."""
 
-    def __init__(self, engine: "StackedEngine", r0: int, r1: int):
+    def __init__(self, engine: "StackedEngine", r0: int, r1: int, size: int):
         p, M = engine.p, engine.M
-        self.R = r1 - r0
+        self.R, self.real = size, r1 - r0
         self.K = self.R * M
+        rows = list(range(r0, r1)) + [r1 - 1] * (size - (r1 - r0))
 
         def stacked(a):
-            a = a[r0:r1]
+            a = a[rows]
             return a.reshape((self.K,) + a.shape[2:])
 
         self.data = {"x": tf.constant(stacked(p.x_clients)), "y": tf.constant(stacked(p.y_clients)),
                      "order": tf.constant(stacked(p.order).astype(np.int32)),
-                     "keys": tf.constant(stacked(p.learner_keys)), "selection": tf.constant(engine.selection[:, r0:r1])}
-        init = [w[r0:r1] for w in p.init_weights]
+                     "keys": tf.constant(stacked(p.learner_keys)), "selection": tf.constant(engine.selection[:, rows])}
+        init = [w[rows] for w in p.init_weights]
         self.state = {"params": [tf.constant(np.repeat(w, M, axis=0)) for w in init],
                       "server": [tf.constant(w) for w in init],
                       "momentum": [tf.zeros(w.shape, w.dtype) for w in init],
                       "cum_loss": tf.zeros([self.K])}
+        self.rows = rows
         self.program = compiled_round(p, engine.plan, self.R, engine.dp_sgd, engine.dp_fedavg)
 
     def run(self, t0: int, n: int, hyper: dict) -> dict:
         self.state, m = self.program(tf.constant(t0, tf.int64), tf.constant(n, tf.int64), self.state, self.data, hyper)
-        return {k: v.numpy()[:n] for k, v in m.items()}
+        return {k: v.numpy()[:n, :self.real] for k, v in m.items()}
+
+    def real_part(self, name: str, t, per_repeat: int):
+        """The rows of the real repeats of state tensor `name` ([K, ...] per learner or [R, ...])."""
+        return t[:self.real * per_repeat] if self.real < self.R else t
 
 
 _PLANS: dict = {}
@@ -325,14 +332,18 @@ class StackedEngine:
             self.dp_fedavg = DpFedAvg(cfg.privacy, problem)
         dp = self.dp_sgd or self.dp_fedavg
         self.noise_multiplier = dp.z if dp is not None else None
-        G = thread_groups(self.R, cfg.execution.threads)
-        self.groups = [_Group(self, g * self.R // G, (g + 1) * self.R // G) for g in range(G)]
+        G, size = thread_groups(self.R, cfg.execution.threads)
+        self.groups = [_Group(self, g * size, min(self.R, (g + 1) * size), size) for g in range(G)]
         self._eval_fn = compiled_eval(problem, self.plan)
         self._eval_sets: dict = {}
 
     # --- the cell's tensors, whole (tests and the DP checks read them) ---------------------------------
     def _joined(self, part: str, name: str):
-        vals = [getattr(g, part)[name] for g in self.groups]
+        per = 1 if name in ("server", "momentum") else self.M  # rows per repeat
+        vals = []
+        for g in self.groups:
+            v = getattr(g, part)[name]
+            vals.append([g.real_part(name, w, per) for w in v] if isinstance(v, list) else g.real_part(name, v, per))
         if len(vals) == 1:
             return vals[0]
         if isinstance(vals[0], list):
@@ -417,22 +428,25 @@ class StackedEngine:
             corr += c.numpy()
         return loss / n, corr / n
 
-    def _group_eval_params(self, g: _Group) -> list:
-        return g.state["server" if self.protocol in ("periodic-averaging", "fedavg") else "params"]
+    def _eval_name(self) -> str:
+        return "server" if self.protocol in ("periodic-averaging", "fedavg") else "params"
 
     def eval_params(self) -> list:
         """One model per repeat: the averaged model (PA/fedavg), the serial model; no-sync: all learners."""
-        per_group = [self._group_eval_params(g) for g in self.groups]
-        if len(per_group) == 1:
-            return per_group[0]
-        return [tf.concat(ws, 0) for ws in zip(*per_group)]
+        return self._joined("state", self._eval_name())
 
     def evaluate(self, split: str = "test") -> dict:
         p = self.p
         if split == "test":
             self._eval_set("test", p.x_test, p.y_test)
-            outs = self._each_group(lambda g: self._evaluate_models(self._group_eval_params(g), p.x_test, p.y_test,
-                                                                    "test"), self._eval_fn)
+            name = self._eval_name()
+            per = 1 if name == "server" else self.M  # models per repeat
+
+            def one(g):  # the padded group as compiled; the padding's models dropped after
+                loss, acc = self._evaluate_models(g.state[name], p.x_test, p.y_test, "test")
+                return loss[:g.real * per], acc[:g.real * per]
+
+            outs = self._each_group(one, self._eval_fn)
             loss, acc = (np.concatenate([o[i] for o in outs]) for i in (0, 1))
             return self._per_repeat(loss, acc, "test")
         if p.x_val is None:
@@ -477,13 +491,12 @@ class StackedEngine:
 
     def set_state(self, st: dict) -> None:
         self.round = int(st["round"])
-        r0 = 0
+        M = self.M
         for g in self.groups:
-            rs, ks = slice(r0, r0 + g.R), slice(r0 * self.M, (r0 + g.R) * self.M)
-            g.state = {"cum_loss": tf.constant(st["cum_loss"][ks])}
-            for name, rows in (("params", ks), ("server", rs), ("momentum", rs)):
+            learners = [r * M + i for r in g.rows for i in range(M)]  # the padding repeats the last repeat
+            g.state = {"cum_loss": tf.constant(st["cum_loss"][learners])}
+            for name, rows in (("params", learners), ("server", g.rows), ("momentum", g.rows)):
                 g.state[name] = [tf.constant(st[f"{name}_{j}"][rows]) for j in range(len(self.p.init_weights))]
-            r0 += g.R
 
     def split_states(self, st: dict) -> list[dict]:
         return checkpoint.split_states(st, self.R, self.M)
