@@ -17,7 +17,8 @@ Sections (all data is the SYNTHETIC stand-in of tffnoise.data, shaped like the r
 Every row is end to end (data, setup, tracing/compilation, noise, averaging, evaluation); startup (all of
 it that is not steady training or evaluation) and peak memory are separate columns. Ratios are against
 rows measured in the same process, so the noise of a shared machine cancels as far as it can.
-Measurements are repeated (--reps, default 3) and the median is reported.
+Measurements are repeated (--reps, default 3; sub-second rows until they have 6 warm runs) and the median
+of the warm runs (every run but the first) is reported; the first run's time is the `cold` column.
 """
 from __future__ import annotations
 
@@ -53,14 +54,23 @@ SIZES = {
 SECTIONS = ("susy", "mnist", "cell", "sweep", "scaling")
 
 
+FAST_S = 0.5     # a warm run shorter than this is repeated FAST_WARM times: its median needs more samples
+FAST_WARM = 6
+
+
 def median_of(fn, reps: int) -> dict:
-    """Run fn reps times; numbers are medians, with the spread of e2e_s kept."""
+    """Run fn reps times (more for sub-second rows); numbers are medians of the warm runs (all runs but
+    the first; the first alone when reps is 1), with every run's e2e_s kept and the cold one shown apart."""
     runs = [fn() for _ in range(reps)]
+    if reps > 1:
+        while len(runs) - 1 < FAST_WARM and np.median([r["e2e_s"] for r in runs[1:]]) < FAST_S:
+            runs.append(fn())
+    warm = runs[1:] or runs
     out = dict(runs[0])
     for k, v in runs[0].items():
         if isinstance(v, (int, float)) and not isinstance(v, bool):
-            out[k] = float(np.median([r[k] for r in runs if r.get(k) is not None]))
-    out["reps"] = reps
+            out[k] = float(np.median([r[k] for r in warm if r.get(k) is not None]))
+    out["reps"] = len(runs)
     out["e2e_s_all"] = [round(r["e2e_s"], 3) for r in runs]
     # The first run in the process pays tracing/compilation that later runs of the same structure reuse
     # (the stacked engine caches its compiled round per structure, as a sweep does): shown apart.
@@ -257,7 +267,7 @@ def main(argv=None) -> int:
            "devices": [d.name for d in tf.config.list_physical_devices()], "xla_flags": os.environ.get("XLA_FLAGS", ""),
            "quick": args.quick, "reps": reps, "import_s": import_s, "total_s": time.perf_counter() - t0, "data": "SYNTHETIC stand-ins"}
     print(f"\n## tffnoise speed benchmark ({'QUICK sizes' if args.quick else 'full sizes'}; SYNTHETIC data)\n")
-    print(f"TF {env['tensorflow']}, {env['cpus']} CPUs, devices {env['devices']}; medians of {reps} runs; "
+    print(f"TF {env['tensorflow']}, {env['cpus']} CPUs, devices {env['devices']}; medians of the warm runs of {reps} (6 for sub-second rows); "
           f"'stacked ×' = stacked engine's examples/s over the row's, same group, same process.\n")
     print(table(rows))
     if tg:
