@@ -243,7 +243,9 @@ def thread_groups(R: int, requested: int = 0) -> tuple[int, int]:
     else:
         if tf.config.list_logical_devices("GPU"):
             return 1, R
-        want = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        from tffnoise.execution.cores import usable_cores
+
+        want = usable_cores()
     size = math.ceil(R / max(1, min(want, R)))
     return math.ceil(R / size), size
 

@@ -112,8 +112,8 @@ class Execution:
     workers: list = spec(None, doc="TFF worker services 'host:port' for engine = 'tff' ([] = local).", factory=list)
     connect_timeout_s: float = spec(10.0, doc="Seconds to wait for each worker at start.", min=0.0, min_exclusive=True)
     call_timeout_s: float = spec(600.0, doc="Seconds one round may take on the workers.", min=0.0, min_exclusive=True)
-    threads: int = spec(0, doc="Stacked engine on CPU: run a cell's repeats as this many groups in parallel threads "
-                               "(0 = one per CPU core, as many as divide the repeats evenly; 1 = one group).", min=0)
+    threads: int = spec(0, doc="Stacked engine on CPU: run a cell's repeats as this many equal groups in parallel threads "
+                               "(0 = one per usable CPU core, a container's CPU quota included; 1 = one group).", min=0)
 
 
 @dataclass
