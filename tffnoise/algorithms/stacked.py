@@ -291,8 +291,8 @@ class _Group:
         self.state, m = self.program(tf.constant(t0, tf.int64), tf.constant(n, tf.int64), self.state, self.data, hyper)
         return {k: v.numpy()[:n, :self.real] for k, v in m.items()}
 
-    def real_part(self, name: str, t, per_repeat: int):
-        """The rows of the real repeats of state tensor `name` ([K, ...] per learner or [R, ...])."""
+    def real_part(self, t, per_repeat: int):
+        """The rows of the real repeats of a tensor with per_repeat rows per repeat ([K, ...] or [R, ...])."""
         return t[:self.real * per_repeat] if self.real < self.R else t
 
 
@@ -345,7 +345,7 @@ class StackedEngine:
         vals = []
         for g in self.groups:
             v = getattr(g, part)[name]
-            vals.append([g.real_part(name, w, per) for w in v] if isinstance(v, list) else g.real_part(name, v, per))
+            vals.append([g.real_part(w, per) for w in v] if isinstance(v, list) else g.real_part(v, per))
         if len(vals) == 1:
             return vals[0]
         if isinstance(vals[0], list):
