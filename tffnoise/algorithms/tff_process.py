@@ -15,8 +15,8 @@ arrives as client-placed data: its batches for this round (`x`, `y`: [b, B, ...]
 (`problem.learner_keys[r, i]`), its slot i (its row of the no-sync model stack and of the per-learner
 cumulative loss) and its fedavg selection weight for this round (`stacked.client_selection`).
 
-Client work mirrors `StackedEngine._round` step for step: weight noise at the round start
-(`on_round_start`), then b local SGD steps with label noise (`on_labels`), step weight noise
+Client work mirrors the stacked engine's round (`stacked._RoundProgram._round`) step for step: weight
+noise at the round start (`on_round_start`), then b local SGD steps with label noise (`on_labels`), step weight noise
 (`on_step_params`), the Keras model's forward pass with `training=True` inside
 `step_key(keys.step_keys(key, g))` (so noise layers and dropout draw the stacked engine's numbers), the loss
 of `losses.py`, gradient noise (`on_gradients`) and w ← w − η·g applied to the perturbed weights.
