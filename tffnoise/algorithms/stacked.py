@@ -264,7 +264,8 @@ def _pool():
 
 class _Group:
     """Repeats [r0, r1) of a cell, padded to `size` with copies of the last one: their data and state as
-    tensors, advanced by one compiled program. `real` repeats count; the padding's results are dropped."""
+    tensors, advanced by one compiled program. `real` repeats count; the padding's results are dropped.
+    `rows` are the cell's repeats the group holds, padding included."""
 
     def __init__(self, engine: "StackedEngine", r0: int, r1: int, size: int):
         p, M = engine.p, engine.M
@@ -279,12 +280,8 @@ class _Group:
         self.data = {"x": tf.constant(stacked(p.x_clients)), "y": tf.constant(stacked(p.y_clients)),
                      "order": tf.constant(stacked(p.order).astype(np.int32)),
                      "keys": tf.constant(stacked(p.learner_keys)), "selection": tf.constant(engine.selection[:, rows])}
-        init = [w[rows] for w in p.init_weights]
-        self.state = {"params": [tf.constant(np.repeat(w, M, axis=0)) for w in init],
-                      "server": [tf.constant(w) for w in init],
-                      "momentum": [tf.zeros(w.shape, w.dtype) for w in init],
-                      "cum_loss": tf.zeros([self.K])}
         self.rows = rows
+        self.state: dict = {}  # set by StackedEngine.set_state
         self.program = compiled_round(p, engine.plan, self.R, engine.dp_sgd, engine.dp_fedavg)
 
     def run(self, t0: int, n: int, hyper: dict) -> dict:
@@ -336,12 +333,26 @@ class StackedEngine:
         self.noise_multiplier = dp.z if dp is not None else None
         G, size = thread_groups(self.R, cfg.execution.threads)
         self.groups = [_Group(self, g * size, min(self.R, (g + 1) * size), size) for g in range(G)]
+        self.set_state(self._initial_state())
         self._eval_fn = compiled_eval(problem, self.plan)
         self._eval_sets: dict = {}
 
+    def _initial_state(self) -> dict:
+        """Round 0 in the checkpoint layout: every learner and the server at its repeat's initial weights."""
+        st = {"round": np.array(0), "cum_loss": np.zeros(self.K, np.float32)}
+        for j, w in enumerate(self.p.init_weights):
+            st[f"params_{j}"] = np.repeat(w, self.M, axis=0)
+            st[f"server_{j}"] = w
+            st[f"momentum_{j}"] = np.zeros_like(w)
+        return st
+
+    def _rows_per_repeat(self, name: str) -> int:
+        """Rows of state tensor `name` per repeat: one server model, or one row per learner."""
+        return 1 if name in ("server", "momentum") else self.M
+
     # --- the cell's tensors, whole (tests and the DP checks read them) ---------------------------------
     def _joined(self, part: str, name: str):
-        per = 1 if name in ("server", "momentum") else self.M  # rows per repeat
+        per = self._rows_per_repeat(name)
         vals = []
         for g in self.groups:
             v = getattr(g, part)[name]
@@ -442,11 +453,11 @@ class StackedEngine:
         if split == "test":
             self._eval_set("test", p.x_test, p.y_test)
             name = self._eval_name()
-            per = 1 if name == "server" else self.M  # models per repeat
+            per = self._rows_per_repeat(name)
 
             def one(g):  # the padded group as compiled; the padding's models dropped after
                 loss, acc = self._evaluate_models(g.state[name], p.x_test, p.y_test, "test")
-                return loss[:g.real * per], acc[:g.real * per]
+                return g.real_part(loss, per), g.real_part(acc, per)
 
             outs = self._each_group(one, self._eval_fn)
             loss, acc = (np.concatenate([o[i] for o in outs]) for i in (0, 1))
@@ -493,12 +504,15 @@ class StackedEngine:
 
     def set_state(self, st: dict) -> None:
         self.round = int(st["round"])
-        M = self.M
+        n = len(self.p.init_weights)
         for g in self.groups:
-            learners = [r * M + i for r in g.rows for i in range(M)]  # the padding repeats the last repeat
-            g.state = {"cum_loss": tf.constant(st["cum_loss"][learners])}
-            for name, rows in (("params", learners), ("server", g.rows), ("momentum", g.rows)):
-                g.state[name] = [tf.constant(st[f"{name}_{j}"][rows]) for j in range(len(self.p.init_weights))]
+            def rows(name):  # the group's rows of a whole-cell array; the padding repeats the last repeat
+                per = self._rows_per_repeat(name)
+                return [r * per + i for r in g.rows for i in range(per)]
+
+            g.state = {"cum_loss": tf.constant(st["cum_loss"][rows("cum_loss")])}
+            for name in ("params", "server", "momentum"):
+                g.state[name] = [tf.constant(st[f"{name}_{j}"][rows(name)]) for j in range(n)]
 
     def split_states(self, st: dict) -> list[dict]:
         return checkpoint.split_states(st, self.R, self.M)

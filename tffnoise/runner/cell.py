@@ -44,9 +44,9 @@ def chunk_rounds(t: int, rounds: int, eval_every: int, per_round_s: float | None
     """How many rounds to run in one engine call after round t: up to the next evaluation (or the end),
     and about CHUNK_S of work, so progress, checkpoints and evaluation keep their cadence while a fast
     engine pays one call per chunk instead of one per round. The first call (it may compile) is 1 round."""
-    n = min(rounds, (t // eval_every + 1) * eval_every) - t
     if per_round_s is None:
         return 1
+    n = min(rounds, (t // eval_every + 1) * eval_every) - t
     return max(1, min(n, int(CHUNK_S / max(per_round_s, 1e-9))))
 
 

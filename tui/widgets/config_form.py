@@ -143,7 +143,7 @@ class FieldRow(Widget):
         elif meta.get("choices"):
             choices = list(meta["choices"])
             if self.value not in choices and isinstance(self.value, str):
-                choices.append(self.value)
+                choices.append(self.value)  # a bad value from the file stays visible; its error names it
             ed = Select([(c, c) for c in choices], value=self.value if self.value in choices else choices[0],
                         allow_blank=False, compact=True, id=wid(self.path), tooltip=doc)
         elif self.tp is bool:
