@@ -82,6 +82,21 @@ def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
+def baseline_rows(group, source, m, n, test, hid, act, lr, S, reps, include_tff: bool) -> list[dict]:
+    """The systems the stacked engine is compared with: stock TFF (once: seconds per round) and Keras
+    serial fit at batch 10 and at batch m·B."""
+    rows = []
+    if include_tff:
+        log(f"{group}: stock TFF")
+        rows.append({**median_of(lambda: common.run_stock_tff(source, m, n, test, S["tff_rounds"], hid, act, lr), 1),
+                     "group": group})
+    for batch in (10, 10 * m):
+        log(f"{group}: Keras B={batch}")
+        rows.append({**median_of(lambda: common.run_keras(source, m * n, test, batch, hid, act, lr), reps),
+                     "group": group})
+    return rows
+
+
 def susy_section(S, reps, include_tff: bool) -> list[dict]:
     rows = []
     n, test, rounds = S["per_client"], S["test"], S["rounds"]
@@ -97,13 +112,7 @@ def susy_section(S, reps, include_tff: bool) -> list[dict]:
             # the TFF engine costs seconds per round: fewer rounds, once (its throughput is the point)
             ov_t = common.susy_overrides(m, n, test, S["tff_rounds"])
             rows.append({**median_of(lambda: common.run_engine("tff", "susy", ov_t, m, n, test), 1), "group": group})
-            log(f"{group}: stock TFF")
-            rows.append({**median_of(lambda: common.run_stock_tff("susy", m, n, test, S["tff_rounds"], hid, act, lr), 1),
-                         "group": group})
-        for batch in (10, 10 * m):
-            log(f"{group}: Keras B={batch}")
-            rows.append({**median_of(lambda: common.run_keras("susy", m * n, test, batch, hid, act, lr), reps),
-                         "group": group})
+        rows += baseline_rows(group, "susy", m, n, test, hid, act, lr, S, reps, include_tff)
     return rows
 
 
@@ -115,15 +124,7 @@ def mnist_section(S, reps, include_tff: bool) -> list[dict]:
     log(f"{group}: stacked")
     rows.append({**median_of(lambda: common.run_engine("stacked", "mnist", common.mnist_overrides(m, n, test, rounds), m, n, test), reps),
                  "group": group})
-    if include_tff:
-        log(f"{group}: stock TFF")
-        rows.append({**median_of(lambda: common.run_stock_tff("mnist", m, n, test, S["tff_rounds"], hid, act, lr), 1),
-                     "group": group})
-    for batch in (10, 10 * m):
-        log(f"{group}: Keras B={batch}")
-        rows.append({**median_of(lambda: common.run_keras("mnist", m * n, test, batch, hid, act, lr), reps),
-                     "group": group})
-    return rows
+    return rows + baseline_rows(group, "mnist", m, n, test, hid, act, lr, S, reps, include_tff)
 
 
 def cell_section(S, reps) -> list[dict]:
