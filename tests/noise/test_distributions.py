@@ -6,8 +6,7 @@ import pytest
 import tensorflow as tf
 
 from tffnoise.algorithms import keys as keylib
-from tffnoise.noise import distributions, rng, schedules
-from tffnoise.config.schema import NoiseSpec
+from tffnoise.noise import distributions, rng
 
 N = 200_000
 
@@ -59,15 +58,3 @@ def test_numpy_and_tf_fold_agree():
     for key, value in [(0, 0), (12345, 7), (2**32 - 1, 99), (42, 2**31)]:
         assert keylib.fold(key, value) == int(rng.fold(tf.constant(key, tf.int64), tf.constant(value, tf.int64)))
 
-
-def test_schedules():
-    spec = NoiseSpec(level=2.0, schedule="sync", decay="inverse")
-    t = tf.range(1, 6, dtype=tf.int64)
-    np.testing.assert_allclose(schedules.sync_scale(spec, t).numpy(), 2.0 / np.arange(1, 6))
-    init = NoiseSpec(level=2.0, schedule="init", decay="none")
-    np.testing.assert_allclose(schedules.sync_scale(init, t).numpy(), [2, 0, 0, 0, 0])
-    const = NoiseSpec(level=2.0, schedule="sync", decay="none")
-    np.testing.assert_allclose(schedules.sync_scale(const, t).numpy(), [2] * 5)
-    step = NoiseSpec(level=1.0, schedule="step", decay="anneal", gamma=0.55)
-    np.testing.assert_allclose(schedules.step_scale(step, t).numpy(), (1 + np.arange(1, 6)) ** -0.275, rtol=1e-6)
-    assert not schedules.sync_scale(step, t).numpy().any()
