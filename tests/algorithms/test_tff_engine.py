@@ -84,7 +84,9 @@ def test_process_type_signature():
     state_r, metrics_r = next_t.result
     assert state_r.placement is tff.SERVER and metrics_r.placement is tff.SERVER
     assert state_p.member.is_assignable_from(state_r.member)
-    assert str(metrics_r.member) == "<train_loss=float32,train_accuracy=float32,cumulative_train_loss=float32,finite=bool>"
+    assert str(metrics_r.member) == (
+        "<train_loss=float32,train_accuracy=float32,cumulative_train_loss=float32,cumulative_train_loss_sum=float32,"
+        "finite=bool>")
     assert e.process.state_type.is_assignable_from(init_t.result)
     # The engine ran on tffnoise.execution's local context (a worker that dies with us) and reuses it.
     from tffnoise.algorithms.tff_engine import ensure_execution_context

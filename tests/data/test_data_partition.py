@@ -76,3 +76,71 @@ def test_bad_arguments_name_the_field(field, kwargs):
     args = {"num_clients": 4} | kwargs
     with pytest.raises(UserError, match=field):
         partition(LABELS, **args)
+
+
+# --- what prepare() makes of a partition: validation split, test subset, trimming (issue 17, item 10) ---
+
+def _dataset(n_train=200, n_test=300):
+    from tffnoise.data import Dataset
+
+    rng = np.random.default_rng(0)
+    return Dataset(name="toy", x_train=rng.normal(size=(n_train, 4)).astype(np.float32),
+                   y_train=(np.arange(n_train) % 2).astype(np.int32), x_test=rng.normal(size=(n_test, 4)).astype(np.float32),
+                   y_test=(np.arange(n_test) % 2).astype(np.int32), num_classes=2, synthetic=True,
+                   train_ids=np.arange(n_train, dtype=np.int64), test_ids=np.arange(1000, 1000 + n_test, dtype=np.int64),
+                   source_paths=(), description="toy")
+
+
+TOY = ["data.clients=2", "data.examples_per_client=40", "model.hidden=[3]", "training.batch_size=2",
+       "training.rounds=2", "data.validation_fraction=0.25"]
+
+
+def _prepare(overrides=(), repeats=(0, 1)):
+    from tffnoise.algorithms.problem import prepare
+    from tffnoise.config import load_config
+
+    return prepare(load_config(None, TOY + list(overrides)), list(repeats), dataset=_dataset())
+
+
+def test_validation_split_is_a_seeded_random_subset_of_each_learner():
+    p = _prepare()
+    assert p.member_ids.shape == (2, 2, 30) and p.x_val.shape == (2, 20, 4)
+    for ri in range(2):
+        val_ids = p.x_val[ri]  # ids are recovered through the features (unique per example)
+        x_train = _dataset().x_train
+        val = np.array([int(np.flatnonzero((x_train == v).all(1))[0]) for v in val_ids]).reshape(2, 10)
+        for i in range(2):
+            train = p.member_ids[ri, i]
+            assert not set(train) & set(val[i]) and len(set(train) | set(val[i])) == 40
+            # not the tail of the sorted partition (the old split): some held-out id lies below a training id
+            assert val[i].min() < train.max()
+    again = _prepare()
+    np.testing.assert_array_equal(p.member_ids, again.member_ids)
+    np.testing.assert_array_equal(p.x_val, again.x_val)
+
+
+def test_test_examples_are_a_seeded_random_subset_shared_by_repeats_and_settings():
+    a = _prepare(["data.test_examples=50"], repeats=(0,))
+    b = _prepare(["data.test_examples=50", "noise.weights.level=0.5", "training.learning_rate=0.3"], repeats=(1, 2))
+    assert len(a.test_ids) == 50 and len(np.unique(a.test_ids)) == 50
+    assert not np.array_equal(a.test_ids, np.arange(1000, 1050))  # not the first 50
+    assert a.test_ids.max() > 1100
+    np.testing.assert_array_equal(a.test_ids, b.test_ids)
+    c = _prepare(["data.test_examples=50", "experiment.seed=9"], repeats=(0,))
+    assert not np.array_equal(a.test_ids, c.test_ids)
+    assert len(_prepare(repeats=(0,)).test_ids) == 300  # 0 = the whole test set
+
+
+def test_trimming_to_the_smallest_partition_is_random_and_recorded(monkeypatch):
+    import tffnoise.data as data
+
+    def uneven(labels, m, *a, **k):
+        return [np.arange(0, 50), np.arange(50, 90)]  # 50 and 40 examples
+
+    monkeypatch.setattr(data, "partition", uneven)
+    p = _prepare(["data.validation_fraction=0.0"], repeats=(0,))
+    assert p.trimmed == [10]
+    assert p.member_ids.shape == (1, 2, 40)
+    kept = p.member_ids[0, 0]
+    assert kept.max() > 40  # a random 40 of learner 0's 50, not its first 40
+    assert _prepare(["data.validation_fraction=0.0"], repeats=(0,)).trimmed == [10]

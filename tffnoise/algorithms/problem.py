@@ -37,6 +37,7 @@ class Problem:
     learner_keys: np.ndarray         # [R, M] int64
     init_weights: list               # per Keras weight: [R, ...]
     model_fn: object                 # (seed) -> Keras model with the run's noise layers
+    trimmed: list = field(default_factory=list)  # per repeat: examples dropped to trim partitions to the smallest
     mechanisms: list = field(default_factory=list)
     description: str = ""
 
@@ -66,6 +67,8 @@ def batch_order(n: int, steps: int, batch: int, seed_parts: list[int]) -> np.nda
 
 
 _INIT_CACHE: dict = {}
+TEST_SUBSET = 0x7E57  # SeedSequence entropy word of the test subset (repeat-independent)
+VALIDATION_PART = 5   # keys.numpy_seed part of the validation split (1: batch order, 2: selection, 3: no-sync pick, 4: MIA)
 
 
 def initial_weights(cfg: Config, input_shape, num_classes: int, seed: int, model_fn) -> list:
@@ -91,9 +94,30 @@ def load_data(cfg: Config, seed: int = 0):
     train_limit = None
     if need:
         train_limit = int(math.ceil(need / max(1e-9, 1.0 - cfg.data.validation_fraction))) if cfg.data.validation_fraction else need
+    # SUSY is read as a stream (its test rows are the data.test_examples rows after the training rows) and a
+    # synthetic stand-in is generated at the asked size; any other source loads its whole test split, and
+    # `pick_test_examples` draws the data.test_examples from it.
+    streamed = src == "susy" or cfg.data.synthetic
     return load_dataset(src, cfg.data.path or None, synthetic=cfg.data.synthetic,
                         train_limit=train_limit if src == "susy" else None,
-                        test_limit=cfg.data.test_examples or None, seed=seed)
+                        test_limit=(cfg.data.test_examples or None) if streamed else None, seed=seed)
+
+
+def pick_test_examples(n_test: int, wanted: int, seed: int) -> np.ndarray:
+    """Sorted indices of the evaluated test examples: a seeded random subset of `wanted` (0 = all), the
+    same for every repeat and setting of an experiment seed, so paired runs are tested on the same data."""
+    if not wanted or wanted >= n_test:
+        return np.arange(n_test)
+    return np.sort(np.random.default_rng([int(seed), TEST_SUBSET]).choice(n_test, wanted, replace=False))
+
+
+def split_learner(part: np.ndarray, n: int, nv: int, seed_parts: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(training, validation) indices of one learner: a seeded random n of its partition (all of it unless
+    partitions are trimmed to the smallest), of which a seeded random nv are held out for validation.
+    Both keep the partition's order."""
+    perm = np.random.default_rng(seed_parts).permutation(len(part))
+    keep = perm[:n]
+    return part[np.sort(keep[nv:])], part[np.sort(keep[:nv])]
 
 
 def prepare(cfg: Config, repeats: list[int], dataset=None) -> Problem:
@@ -106,10 +130,8 @@ def prepare(cfg: Config, repeats: list[int], dataset=None) -> Problem:
     regression = cfg.data.targets == "pm1"
     x_train = np.asarray(ds.x_train, np.float32)
     x_test = np.asarray(ds.x_test, np.float32)
-    if cfg.data.test_examples:
-        x_test, y_test_raw, test_ids = x_test[: cfg.data.test_examples], ds.y_test[: cfg.data.test_examples], ds.test_ids[: cfg.data.test_examples]
-    else:
-        y_test_raw, test_ids = ds.y_test, ds.test_ids
+    keep = pick_test_examples(len(x_test), cfg.data.test_examples, cfg.experiment.seed)
+    x_test, y_test_raw, test_ids = x_test[keep], np.asarray(ds.y_test)[keep], np.asarray(ds.test_ids)[keep]
     if cfg.data.standardize:
         mu = x_train.mean(axis=0, keepdims=True)
         sd = x_train.std(axis=0, keepdims=True) + 1e-8
@@ -120,18 +142,20 @@ def prepare(cfg: Config, repeats: list[int], dataset=None) -> Problem:
     t = cfg.training
     m = cfg.data.clients
     serial = t.protocol == "serial"
-    parts_by_repeat, xv, yv, orders = [], [], [], []
+    parts_by_repeat, xv, yv, orders, trimmed = [], [], [], [], []
     per_client = cfg.data.examples_per_client or None
     rounds = None
     for r in repeats:
         parts = partition(ds.y_train, m, per_client, cfg.data.partition, alpha=cfg.data.alpha,
                           shards_per_client=cfg.data.shards_per_client, seed=keylib.run_key(cfg.experiment.seed, r) & 0x7FFFFFFF)
         n = min(len(p) for p in parts)
-        parts = [p[:n] for p in parts]
+        trimmed.append(int(sum(len(p) - n for p in parts)))
         nv = int(round(n * cfg.data.validation_fraction))
-        train_parts = [p[: n - nv] for p in parts]
+        splits = [split_learner(p, n, nv, keylib.numpy_seed(cfg.experiment.seed, r, VALIDATION_PART, i))
+                  for i, p in enumerate(parts)]
+        train_parts = [tr for tr, _ in splits]
         if nv:
-            val_idx = np.concatenate([p[n - nv:] for p in parts])
+            val_idx = np.concatenate([va for _, va in splits])
             xv.append(x_train[val_idx])
             yv.append(y_train[val_idx])
         if serial:
@@ -162,5 +186,6 @@ def prepare(cfg: Config, repeats: list[int], dataset=None) -> Problem:
         x_test=x_test, y_test=y_test, x_val=np.stack(xv) if xv else None, y_val=np.stack(yv) if yv else None,
         member_ids=np.asarray(ds.train_ids)[idx], test_ids=np.asarray(test_ids), rounds=rounds, steps_per_round=t.sync_period,
         order=np.stack(orders), learner_keys=keylib.learner_keys(cfg.experiment.seed, repeats, learners),
-        init_weights=init_weights, model_fn=model_fn, mechanisms=mechanisms, description=ds.description,
+        init_weights=init_weights, model_fn=model_fn, trimmed=trimmed, mechanisms=mechanisms,
+        description=ds.description,
     )

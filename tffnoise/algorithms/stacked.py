@@ -133,6 +133,7 @@ class _RoundProgram:
             R = self.R
             metrics = {"train_loss": tf.zeros([ROUNDS_PER_CALL, R]), "train_accuracy": tf.zeros([ROUNDS_PER_CALL, R]),
                        "cumulative_train_loss": tf.zeros([ROUNDS_PER_CALL, R]),
+                       "cumulative_train_loss_sum": tf.zeros([ROUNDS_PER_CALL, R]),
                        "finite": tf.zeros([ROUNDS_PER_CALL, R], tf.bool)}
 
             def one(i, st, metrics):
@@ -182,13 +183,15 @@ class _RoundProgram:
         params, server, momentum = self._sync(params, t, st, data, hyper)
         cum = st["cum_loss"] + cum
         per_repeat = lambda a: tf.reduce_mean(tf.reshape(a, [R, M]), 1)  # noqa: E731
+        summed = lambda a: tf.reduce_sum(tf.reshape(a, [R, M]), 1)  # noqa: E731
         finite = tf.reduce_all(tf.reshape(tf.math.is_finite(loss_acc), [R, M]), 1)
         for w in params:
             finite &= tf.reduce_all(tf.reshape(tf.math.is_finite(w), [R, -1]), 1)
         new = {"params": params, "server": server, "momentum": momentum, "cum_loss": cum}
         return new, {"train_loss": per_repeat(loss_acc) / tf.cast(b, tf.float32),
                      "train_accuracy": per_repeat(corr_acc) / tf.cast(b, tf.float32),
-                     "cumulative_train_loss": per_repeat(cum), "finite": finite}
+                     "cumulative_train_loss": per_repeat(cum), "cumulative_train_loss_sum": summed(cum),
+                     "finite": finite}
 
     def _gradients(self, plan, p_eval, x, y, sk, g, keys):
         """Per-learner gradients of the batch loss; DP-SGD replaces them with clipped, noised ones."""

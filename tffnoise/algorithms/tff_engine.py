@@ -96,7 +96,7 @@ class TffEngine:
             self._states[ri] = self._to_state(state)
             rows.append(metrics)
         out = {k: np.array([float(m[k]) for m in rows], np.float32)
-               for k in ("train_loss", "train_accuracy", "cumulative_train_loss")}
+               for k in ("train_loss", "train_accuracy", "cumulative_train_loss", "cumulative_train_loss_sum")}
         out["finite"] = np.array([bool(m["finite"]) for m in rows])
         return out
 

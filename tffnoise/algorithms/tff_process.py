@@ -6,7 +6,8 @@ weights in Keras order, each `float32[shape]`; for no-sync the server keeps all 
     initialize: ( -> <round=int64, model=<w...>, momentum=<w...>, cum_loss=float32[M]>@SERVER)
     next:       (<state@SERVER, data={<x=float32[b,B,...], y=int32[b,B] (float32 for ±1 targets),
                                        key=int64, slot=int32, sel=float32>}@CLIENTS>
-                 -> <state@SERVER, <train_loss, train_accuracy, cumulative_train_loss, finite>@SERVER>)
+                 -> <state@SERVER, <train_loss, train_accuracy, cumulative_train_loss,
+                                   cumulative_train_loss_sum, finite>@SERVER>)
 
 `round` counts the rounds done; the server broadcasts <model, round> and every client derives the round t
 and its global steps g = (t−1)·b + s + 1 from it, so nothing that depends on the round is a Python
@@ -318,7 +319,8 @@ def _server_update(problem: Problem, lay: ProcessLayout, state, sums, update=Non
         finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(w)))
     new_state = {"round": state["round"] + 1, "model": new_model, "momentum": new_mom, "cum_loss": cum}
     metrics = {"train_loss": sums["loss"] / M / b, "train_accuracy": sums["correct"] / M / b,
-               "cumulative_train_loss": tf.reduce_mean(cum), "finite": finite}
+               "cumulative_train_loss": tf.reduce_mean(cum), "cumulative_train_loss_sum": tf.reduce_sum(cum),
+               "finite": finite}
     return new_state, metrics
 
 

@@ -57,12 +57,21 @@ def _build(model_cfg, input_shape, num_classes: int, mechanisms, seed: int) -> t
     out_units = num_classes if model_cfg.output == "softmax" else 1
     out_act = "softmax" if model_cfg.output == "softmax" else "linear"
     layers = [tf.keras.Input(shape=tuple(input_shape))]
-    layer_id = 0
+    # One seed counter per purpose (input noise, hidden noise, dropout): switching one mechanism on or off
+    # leaves the others' draws as they were, so a paired comparison differs only by what was changed.
+    counters = {"input": 0, "hidden": 0, "dropout": 0}
+
+    def next_id(purpose: str) -> int:
+        counters[purpose] += 1
+        return counters[purpose]
 
     def noise(kwargs):
-        nonlocal layer_id
-        layer_id += 1
+        layer_id = next_id(kwargs["stream"])
         return AdditiveNoise(**kwargs, seed=layer_id, name=f"{kwargs['stream']}_noise_{layer_id}")
+
+    def dropout():
+        layer_id = next_id("dropout")
+        return SeededDropout(model_cfg.dropout, seed=layer_id, name=f"dropout_{layer_id}")
 
     if inp:
         layers.append(noise(inp))
@@ -77,8 +86,7 @@ def _build(model_cfg, input_shape, num_classes: int, mechanisms, seed: int) -> t
             if hid:
                 layers.append(noise(hid))
             if model_cfg.dropout > 0:
-                layer_id += 1
-                layers.append(SeededDropout(model_cfg.dropout, seed=layer_id, name=f"dropout_{layer_id}"))
+                layers.append(dropout())
     elif arch in CNN_SPECS:
         if len(input_shape) != 3:
             raise ConfigError("model.architecture", arch, "mlp or linear for non-image data")
@@ -100,8 +108,7 @@ def _build(model_cfg, input_shape, num_classes: int, mechanisms, seed: int) -> t
             layers.append(tf.keras.layers.Dense(max(1, int(w * model_cfg.width)), activation="relu", name=f"fc_{j}",
                                                 kernel_initializer=tf.keras.initializers.GlorotUniform(seeds.next())))
             if model_cfg.dropout > 0:
-                layer_id += 1
-                layers.append(SeededDropout(model_cfg.dropout, seed=layer_id, name=f"dropout_{layer_id}"))
+                layers.append(dropout())
     else:
         raise ConfigError("model.architecture", arch, "one of mlp, linear, " + ", ".join(CNN_SPECS))
     layers.append(tf.keras.layers.Dense(out_units, activation=out_act, name="output", dtype="float32",

@@ -151,7 +151,8 @@ def finish_run(store: Store, spec, engine, problem, ri: int, last_eval: dict, di
 
     hist = store.read_metrics(spec.run_id)
     last = hist[-1] if hist else {}
-    final = {k: last.get(k) for k in ("train_loss", "train_accuracy", "cumulative_train_loss")}
+    final = {k: last.get(k) for k in ("train_loss", "train_accuracy", "cumulative_train_loss",
+                                      "cumulative_train_loss_sum")}
     if diverged_round is None:
         final.update({k: _f(v[ri]) for k, v in last_eval.items()})
         if not keras_model:
@@ -166,7 +167,10 @@ def finish_run(store: Store, spec, engine, problem, ri: int, last_eval: dict, di
     summary = {"run_id": spec.run_id, "status": status, "final": final, "rounds": problem.rounds,
                "synthetic": problem.synthetic, "dataset": problem.description, "repeat": spec.repeat,
                "engine": engine.name, "wall_s": wall, "peak_memory_mb": provenance.peak_memory_mb(),
-               "noise": [m.describe() for m in problem.mechanisms]}
+               "noise": [m.describe() for m in problem.mechanisms],
+               # Learners' partitions are cut to the smallest one (a seeded random subset each): how many
+               # examples that dropped, 0 when they were equal.
+               "partition_trimmed_examples": int(problem.trimmed[ri]) if problem.trimmed else 0}
     store.write_summary(spec.run_id, summary)
     store.update(spec.run_id, status=status, round=last.get("round", 0), test_accuracy=final.get("test_accuracy"),
                  test_loss=final.get("test_loss"), val_accuracy=final.get("val_accuracy"),
