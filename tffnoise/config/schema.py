@@ -91,7 +91,7 @@ class NoiseSpec:
     distribution: str = spec("uniform", doc="Zero-mean distribution.", choices=DISTRIBUTIONS)
     level: float = spec(0.0, doc="Noise level ε (uniform width, Gaussian/Laplace std, label flip probability).", min=0.0)
     schedule: str = spec("sync", doc="When weight/gradient noise is added: init, every sync, every step (default per mechanism).", choices=SCHEDULES)
-    decay: str = spec("inverse", doc="'none', 'inverse' (ε/t), 'anneal' (ε/(1+t)^(γ/2)); default per mechanism.", choices=DECAYS)
+    decay: str = spec("inverse", doc="'none', 'inverse' (ε/k after the k-th sync, ε/g at step g), 'anneal' (ε/(1+k)^(γ/2)); default per mechanism.", choices=DECAYS)
     gamma: float = spec(0.55, doc="Annealing exponent γ for decay = 'anneal'.", min=0.0)
 
 
