@@ -43,6 +43,17 @@ def test_quickstart_smoke_runs_lists_and_reports(tmp_path):
         assert (d / name).exists(), name
     summary = json.loads((d / "summary.json").read_text())
     assert 0 < summary["final"]["test_accuracy"] <= 1 and summary["synthetic"] is False
+    # The run record (issue 17, items 7, 10, 11): the noise level applied after the k-th averaging is ε/k
+    # (ε = 0.5 at init, then 0.5, 0.25, 1/6), the cumulative loss summed over the 10 learners beside its mean,
+    # and whether partitions were trimmed.
+    for run_id in idx:
+        rd = out / "runs" / run_id
+        s = json.loads((rd / "summary.json").read_text())
+        assert s["partition_trimmed_examples"] == 0
+        assert s["final"]["cumulative_train_loss_sum"] == pytest.approx(10 * s["final"]["cumulative_train_loss"], rel=1e-5)
+        if s["noise"][0]["level"] == 0.5:
+            hist = [json.loads(line) for line in (rd / "metrics.jsonl").read_text().splitlines()]
+            assert [h["noise"]["weights"]["scale"] for h in hist] == pytest.approx([0.5, 0.5, 0.25, 0.5 / 3])
     meta = json.loads((d / "run.json").read_text())
     assert meta["provenance"]["versions"]["tensorflow"].startswith("2.14")
     listing = cli("runs", str(out))
