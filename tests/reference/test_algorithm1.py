@@ -129,7 +129,7 @@ def test_stacked_engine_matches_the_reference(case):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["pa-sync-inverse", "nosync-step", "serial-sync-inverse"])
+@pytest.mark.parametrize("case", ["pa-sync-inverse", "pa-step-squared", "serial-sync-inverse", "nosync-step"])
 def test_tff_engine_matches_the_reference(case):
     from tffnoise.algorithms.tff_engine import TffEngine
 
