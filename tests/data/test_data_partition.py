@@ -132,7 +132,7 @@ def test_test_examples_are_a_seeded_random_subset_shared_by_repeats_and_settings
 
 
 def test_trimming_to_the_smallest_partition_is_random_and_recorded(monkeypatch):
-    import tffnoise.data as data
+    from tffnoise import data
 
     def uneven(labels, m, *a, **k):
         return [np.arange(0, 50), np.arange(50, 90)]  # 50 and 40 examples

@@ -149,7 +149,7 @@ def prepare(cfg: Config, repeats: list[int], dataset=None) -> Problem:
         parts = partition(ds.y_train, m, per_client, cfg.data.partition, alpha=cfg.data.alpha,
                           shards_per_client=cfg.data.shards_per_client, seed=keylib.run_key(cfg.experiment.seed, r) & 0x7FFFFFFF)
         n = min(len(p) for p in parts)
-        trimmed.append(int(sum(len(p) - n for p in parts)))
+        trimmed.append(sum(len(p) - n for p in parts))
         nv = int(round(n * cfg.data.validation_fraction))
         splits = [split_learner(p, n, nv, keylib.numpy_seed(cfg.experiment.seed, r, VALIDATION_PART, i))
                   for i, p in enumerate(parts)]
