@@ -18,7 +18,7 @@ def records_from_store(store: Store) -> list[dict]:
         final["diverged_round"] = row.get("diverged_round")
         cfg_path = store.run_dir(rid) / "config.toml"
         config = tomllib.loads(cfg_path.read_text()) if cfg_path.exists() else {}
-        out.append({"run_id": rid, "status": row["status"], "synthetic": bool(row["synthetic"]),
+        out.append({"run_id": rid, "setting_id": row["setting_id"], "status": row["status"], "synthetic": bool(row["synthetic"]),
                     "setup": row["setup"], "protocol": row["protocol"], "mechanism": row["mechanism"],
                     "distribution": row["distribution"] or "", "level": row["level"] or 0.0, "repeat": row["repeat"],
                     "final": final, "history": [h for h in store.read_metrics(rid) if not h.get("diverged")],

@@ -1,9 +1,6 @@
-"""Grouping and lookup helpers over run records (plain dicts from the run store).
+"""Lookup helpers over run records (plain dicts from the run store); grouping is in `reports.groups`.
 
-A *group* is ``(setup, mechanism, distribution, level)``. The *clean reference* of a setup pools
-every ``done`` run of that setup at level 0, whatever its mechanism ("none", or any mechanism at
-level 0). Only ``done`` runs enter statistics; diverged runs are counted and listed separately.
-
+Only ``done`` runs enter statistics; diverged runs are counted and listed separately.
 Nothing here imports TensorFlow or matplotlib.
 """
 
@@ -22,20 +19,6 @@ DIVERGED = "diverged"
 FEDERATED_PROTOCOLS = frozenset({"fedavg", "dp-fedavg", "periodic-averaging", "no-sync"})
 
 _LEVEL_DIGITS = 6
-
-
-class GroupKey(NamedTuple):
-    setup: str
-    mechanism: str
-    distribution: str
-    level: float
-
-    def label(self) -> str:
-        """Short human label: ``weights/uniform σ=0.3`` or ``clean``."""
-        if self.level == 0 or self.mechanism in ("", "none"):
-            return "clean" if self.mechanism in ("", "none") else f"{self.mechanism} σ=0"
-        dist = f"/{self.distribution}" if self.distribution else ""
-        return f"{self.mechanism}{dist} σ={format_level(self.level)}"
 
 
 def norm_level(level: Any) -> float:
@@ -63,16 +46,8 @@ def distribution_of(rec: dict) -> str:
     return str(rec.get("distribution") or "")
 
 
-def group_key(rec: dict) -> GroupKey:
-    return GroupKey(str(rec.get("setup", "")), mechanism_of(rec), distribution_of(rec), norm_level(rec.get("level", 0)))
-
-
 def is_done(rec: dict) -> bool:
     return rec.get("status") == DONE
-
-
-def is_clean(rec: dict) -> bool:
-    return norm_level(rec.get("level", 0)) == 0.0 or mechanism_of(rec) == "none"
 
 
 def is_synthetic(records: Iterable[dict]) -> bool:
@@ -127,44 +102,6 @@ def metric_by_repeat(runs: Iterable[dict], name: str) -> dict[int, float]:
         if math.isfinite(v):
             acc[int(r.get("repeat", 0) or 0)].append(v)
     return {k: sum(v) / len(v) for k, v in acc.items()}
-
-
-def setups(records: Iterable[dict]) -> list[str]:
-    """Setup labels in first-seen order."""
-    seen: dict[str, None] = {}
-    for r in records:
-        seen.setdefault(str(r.get("setup", "")), None)
-    return list(seen)
-
-
-def protocol_of_setup(records: Iterable[dict], setup: str) -> str:
-    for r in records:
-        if str(r.get("setup", "")) == setup and r.get("protocol"):
-            return str(r["protocol"])
-    return ""
-
-
-def group_records(records: Iterable[dict], *, only_done: bool = True) -> dict[GroupKey, list[dict]]:
-    """Runs per group, groups sorted by (setup order, mechanism, distribution, level)."""
-    records = list(records)
-    order = {s: i for i, s in enumerate(setups(records))}
-    groups: dict[GroupKey, list[dict]] = defaultdict(list)
-    for r in records:
-        if only_done and not is_done(r):
-            continue
-        groups[group_key(r)].append(r)
-    return dict(sorted(groups.items(), key=lambda kv: (order[kv[0].setup], kv[0].mechanism != "none", kv[0].mechanism,
-                                                       kv[0].distribution, kv[0].level)))
-
-
-def clean_runs(records: Iterable[dict], setup: str) -> list[dict]:
-    """Done level-0 runs of ``setup`` (mechanism "none" or any mechanism at level 0), pooled."""
-    return [r for r in records if is_done(r) and str(r.get("setup", "")) == setup and is_clean(r)]
-
-
-def noisy_groups(records: Iterable[dict]) -> dict[GroupKey, list[dict]]:
-    """Groups with a level above 0 (the ones compared with the clean reference)."""
-    return {k: v for k, v in group_records(records).items() if k.level != 0 and k.mechanism != "none"}
 
 
 def choose_accuracy_metric(runs: Iterable[dict], *, prefer: str = "val") -> str:
