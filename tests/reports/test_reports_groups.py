@@ -95,3 +95,25 @@ def test_records_without_config_are_never_pooled():
              "final": {"test_accuracy": 0.5}} for i in range(2)]
     groups = Grouping(recs).groups
     assert len(groups) == 2 and all(math.isnan(r["pos"]) for r in stability_table(recs))
+
+
+def test_index_labels_tell_settings_apart(config_for):
+    """The store index's setup/level columns (tffnoise runs, the TUI's run table) for the same sweeps."""
+    from tffnoise.config import config_from_dict
+    from tffnoise.runner.labels import index_row
+
+    def row(cfg, overrides):
+        return index_row(config_from_dict(cfg), overrides, "stacked")
+
+    a = row(config_for(noise={"weights": {"level": 0.5, "schedule": "sync", "decay": "none"}}),
+            [("noise.weights.level", 0.5), ("noise.weights.decay", "none")])
+    b = row(config_for(noise={"weights": {"level": 0.5, "schedule": "sync", "decay": "inverse"}}),
+            [("noise.weights.level", 0.5), ("noise.weights.decay", "inverse")])
+    assert a["setup"] != b["setup"] and "weights.decay=none" in a["setup"]
+    clean = row(config_for(noise={"weights": {"level": 0.0, "schedule": "sync", "decay": "none"}}),
+                [("noise.weights.level", 0.0), ("noise.weights.decay", "none")])
+    assert clean["setup"] == "periodic-averaging m=10" and clean["mechanism"] == "none"
+    two = {"hidden": {"distribution": "gaussian", "level": 0.5}, "label": {"level": 0.3}}
+    c = row(config_for(noise=two), [("noise.label.level", 0.3)])
+    assert (c["mechanism"], c["level"]) == ("label", 0.3)  # the swept level, not the maximum
+    assert c["setup"] == "periodic-averaging m=10 + hidden/gaussian σ=0.5"
