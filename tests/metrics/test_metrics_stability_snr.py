@@ -93,6 +93,17 @@ def test_snr_worked_example():
     assert row["snr_db"] == pytest.approx(s["mean"]) and row["snr_metric"] == "val_accuracy"
 
 
+def test_docs_state_the_worked_example():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
+    mean, lo, hi = mean_ci_t([SNR0, SNR1])
+    for number in (f"{SNR0:.3f} dB", f"{SNR1:.3f} dB", f"Mean {mean:.3f} dB", f"[−{-lo:.2f}, {hi:.2f}]",
+                   f"{curve_snr_db(NOISY[0], CLEAN[1]):.2f} dB"):
+        assert number in text, number
+    assert "SNR = 10 × log10(Signal" in text  # the paper's sentence is quoted
+
+
 def test_snr_catches_wrong_formulas():
     # unpaired seeds: noisy repeat 0 against clean repeat 1 gives another number
     assert abs(curve_snr_db(NOISY[0], CLEAN[1]) - SNR0) > 0.5
