@@ -22,6 +22,7 @@ import numpy as np
 from scipy import stats as _st
 
 from tffnoise.reports import records as _rec
+from tffnoise.reports.groups import Grouping
 
 ALPHA = 0.05
 
@@ -146,8 +147,6 @@ def compare_to_clean(records: Iterable[dict], *, metric: str = "test_accuracy", 
     noisy groups of that setup). ``significant`` is True when *both* Holm-adjusted p-values are below
     ``alpha`` (False when either is NaN, e.g. no clean runs or n < 2).
     """
-    from tffnoise.reports.groups import Grouping
-
     grouping = records if isinstance(records, Grouping) else Grouping(records)
     rows: list[dict] = []
     for key, runs in grouping.noisy().items():

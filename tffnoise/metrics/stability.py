@@ -14,7 +14,7 @@ run over the clean run with the same repeat index (``pos_paired``/``poa_paired``
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping
+from typing import Mapping
 
 import numpy as np
 

@@ -231,11 +231,3 @@ class Grouping:
 def group_records(records: Iterable[dict]) -> dict[GroupKey, list[dict]]:
     """Done runs per setting, in report order (setup, clean first, mechanism, distribution, series, level)."""
     return Grouping(records).groups
-
-
-def by_repeat(runs: Iterable[dict]) -> dict[int, dict]:
-    """Run per repeat index (same index = same seed within one experiment); the first when repeated."""
-    out: dict[int, dict] = {}
-    for r in runs:
-        out.setdefault(int(r.get("repeat", 0) or 0), r)
-    return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable
 
 DONE = "done"
 DIVERGED = "diverged"
@@ -59,10 +59,6 @@ def is_federated(rec_or_protocol: dict | str) -> bool:
     return protocol in FEDERATED_PROTOCOLS
 
 
-def done_runs(records: Iterable[dict]) -> list[dict]:
-    return [r for r in records if is_done(r)]
-
-
 def diverged_runs(records: Iterable[dict]) -> list[dict]:
     return [r for r in records if r.get("status") == DIVERGED]
 
@@ -94,22 +90,19 @@ def metric_values(runs: Iterable[dict], name: str) -> list[float]:
     return finite(final_metric(r, name) for r in runs)
 
 
-def metric_by_repeat(runs: Iterable[dict], name: str) -> dict[int, float]:
-    """Final ``name`` per repeat index; several runs with the same repeat index are averaged."""
-    acc: dict[int, list[float]] = defaultdict(list)
+def by_repeat(runs: Iterable[dict]) -> dict[int, dict]:
+    """Run per repeat index (within one setting the same index is the same seed): the pairing rule of
+    every paired comparison. A setting has one run per repeat; should it have more, the first counts."""
+    out: dict[int, dict] = {}
     for r in runs:
-        v = final_metric(r, name)
-        if math.isfinite(v):
-            acc[int(r.get("repeat", 0) or 0)].append(v)
-    return {k: sum(v) / len(v) for k, v in acc.items()}
+        out.setdefault(int(r.get("repeat", 0) or 0), r)
+    return out
 
 
-def choose_accuracy_metric(runs: Iterable[dict], *, prefer: str = "val") -> str:
-    """``"val_accuracy"`` when every run has a finite final validation accuracy, else ``"test_accuracy"``."""
-    runs = list(runs)
-    if prefer == "val" and runs and all(math.isfinite(final_metric(r, "val_accuracy")) for r in runs):
-        return "val_accuracy"
-    return "test_accuracy"
+def metric_by_repeat(runs: Iterable[dict], name: str) -> dict[int, float]:
+    """Finite final ``name`` of each repeat's run (`by_repeat`)."""
+    values = {k: final_metric(r, name) for k, r in by_repeat(runs).items()}
+    return {k: v for k, v in values.items() if math.isfinite(v)}
 
 
 def history_series(rec: dict, name: str) -> tuple[list[float], list[float]]:
