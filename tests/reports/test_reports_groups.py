@@ -48,14 +48,17 @@ def test_gamma_and_second_mechanism_levels_are_settings(make_run, config_for):
         recs += _runs(make_run, cfg, f"h{lv}", "hidden+label", "gaussian+uniform", 0.5, -lv / 10)
     recs += _runs(make_run, config_for(noise={"hidden": {"distribution": "gaussian", "level": 0.5}}), "h", "hidden",
                   "gaussian", 0.5, -0.03)
-    keys = {k.label(): k for k in Grouping(recs).noisy()}
-    assert set(keys) == {"weights/uniform σ=0.5 gamma=0.55", "weights/uniform σ=0.5 gamma=1.0",
-                         "label/uniform σ=0.1 + hidden/gaussian σ=0.5", "label/uniform σ=0.3 + hidden/gaussian σ=0.5",
-                         "hidden/gaussian σ=0.5"}
-    # the x value is the swept mechanism's level; the fixed one belongs to the line
-    k = keys["label/uniform σ=0.3 + hidden/gaussian σ=0.5"]
-    assert (k.mechanism, k.level, k.line()) == ("label", 0.3, "label/uniform + hidden/gaussian σ=0.5")
-    assert len({k.clean_id for k in keys.values()}) == 1  # one clean reference for the setup
+    grouping = Grouping(recs)
+    base, fixed = "periodic-averaging m=10", "periodic-averaging m=10 + hidden/gaussian σ=0.5"
+    keys = {(k.setup, k.label()): k for k in grouping.noisy()}
+    assert set(keys) == {(base, "weights/uniform σ=0.5 gamma=0.55"), (base, "weights/uniform σ=0.5 gamma=1.0"),
+                         (base, "hidden/gaussian σ=0.5"), (fixed, "label/uniform σ=0.1"), (fixed, "label/uniform σ=0.3")}
+    assert grouping.setups == [base, fixed]
+    # the x value is the swept mechanism's level; the fixed one belongs to the setup label
+    k = keys[(fixed, "label/uniform σ=0.3")]
+    assert (k.mechanism, k.level, k.line()) == ("label", 0.3, "label/uniform")
+    assert len({k.clean_id for k in keys.values()}) == 1  # one clean reference for all of them
+    assert len(grouping.clean(k)) == 3
 
 
 def test_clean_reference_is_the_setting_with_the_same_learning_rate(make_run, config_for, tmp_path):

@@ -197,7 +197,6 @@ def plot_mechanisms_vs_level(records, path: str | os.PathLike, *, rows: list[dic
     noisy = [r for r in rows if not r["key"].is_clean]
     if not noisy:
         return None
-    clean_acc = {r["setup"]: r["test_accuracy"] for r in rows if r["key"].is_clean}
     setup_order = grouping.setups
     lines: dict[tuple, list[dict]] = defaultdict(list)
     for r in noisy:
@@ -219,8 +218,9 @@ def plot_mechanisms_vs_level(records, path: str | os.PathLike, *, rows: list[dic
         for ax, (field, ylabel, title) in zip(axes, panels):
             xs = [r["level"] for r in pts]
             ys = [r[field] for r in pts]
-            if field != "snr_db" and setup in clean_acc:
-                ref = {"test_accuracy": clean_acc.get(setup, math.nan), "pos": 1.0, "poa": 1.0}[field]
+            clean = _rec.metric_values(grouping.clean(pts[0]["key"]), "test_accuracy")
+            if field != "snr_db" and clean:
+                ref = {"test_accuracy": float(np.mean(clean)), "pos": 1.0, "poa": 1.0}[field]
                 xs, ys = [0.0] + xs, [ref] + ys
             ys = [y if y is not None and math.isfinite(y) else np.nan for y in ys]
             ax.plot(xs, ys, **style)

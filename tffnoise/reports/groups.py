@@ -8,10 +8,12 @@ record without a config uses its own ``setting_id`` / ``clean_id`` fields (or is
 
 Settings that share a clean reference form a *setup* (one report section). Its label is the protocol,
 learners and DP mode, plus every config key whose value differs between the setups of the record set.
-Inside a setup, the x value of a setting is the level of its *swept* mechanism: the only one on, or,
-with several on, the one whose level takes the most values among the setup's settings with the same
-mechanisms on. The other mechanisms and any noise parameter (schedule, decay, gamma) that differs
-between the setup's settings go into the group's ``series`` text, so two groups never share a label.
+The x value of a setting is the level of its *swept* mechanism: the only one on, or, with several on,
+the one whose level takes the most values among the settings with that clean reference and the same
+mechanisms on. The other mechanisms, at their fixed levels, belong to the setup label (``... + hidden/
+gaussian σ=0.5``; the clean reference is the same); any noise parameter (schedule, decay, gamma) that
+differs between settings with that clean reference goes into the group's ``series`` text, so two groups
+never share a label.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ _BASE_KEYS = ("training.protocol", "data.clients", "privacy.mode", "privacy.nois
 
 
 class GroupKey(NamedTuple):
-    setup: str          # label of the setup (the shared clean reference)
+    setup: str          # label of the setup (the clean reference, + any mechanisms held fixed)
     mechanism: str      # the swept mechanism, "none" for the clean setting
     distribution: str
     level: float        # the swept mechanism's level (the x value)
@@ -155,10 +157,17 @@ class Grouping:
                 done[sid].append(r)
         self._done = done
         order = {fam: i for i, fam in enumerate(members)}
-        ordered = sorted((self._keys[sid] for sid in done), key=lambda k: (
-            order[family_of[k.setting_id]], not k.is_clean, k.mechanism, k.distribution, k.series, k.level))
+
+        def rank(k: GroupKey):
+            fam = family_of[k.setting_id]
+            return (order[fam], k.setup != labels[fam], k.setup, not k.is_clean, k.mechanism, k.distribution,
+                    k.series, k.level)
+
+        ordered = sorted((self._keys[sid] for sid in done), key=rank)
         self.groups: dict[GroupKey, list[dict]] = {k: done[k.setting_id] for k in ordered}
-        self.setups: list[str] = [labels[fam] for fam in members]
+        #: setup labels in report order: each clean reference's own setup first, then those with fixed extra
+        #: mechanisms; every setup with a run, finished or not
+        self.setups: list[str] = list(dict.fromkeys(k.setup for k in sorted(self._keys.values(), key=rank)))
 
     @staticmethod
     def _setup_labels(members: dict[str, list[_Setting]]) -> dict[str, str]:
@@ -198,15 +207,15 @@ class Grouping:
         def params(m: str) -> list[str]:
             return [f"{p}={s.noise[m].get(p)}" for p in NOISE_PARAMS if p in varying.get(m, ())]
 
-        extra = params(x)
+        others = []  # the mechanisms held fixed belong to the setup label (the clean reference stays the same)
         for m in names:
             if m != x:
                 spec = s.noise[m]
                 dist = f"/{spec.get('distribution')}" if spec.get("distribution") else ""
-                extra.append(" ".join([f"+ {m}{dist} σ={format_level(norm_level(spec.get('level')))}", *params(m)]))
+                others.append(" ".join([f"+ {m}{dist} σ={format_level(norm_level(spec.get('level')))}", *params(m)]))
         spec = s.noise[x]
-        return GroupKey(setup, x, str(spec.get("distribution") or ""), norm_level(spec.get("level")), " ".join(extra),
-                        s.sid, s.clean)
+        return GroupKey(" ".join([setup, *others]), x, str(spec.get("distribution") or ""), norm_level(spec.get("level")),
+                        " ".join(params(x)), s.sid, s.clean)
 
     def key(self, rec: dict) -> GroupKey:
         return self._keys[setting_of(rec)]
