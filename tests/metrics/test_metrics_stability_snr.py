@@ -3,7 +3,7 @@ import math
 import pytest
 
 from tffnoise.metrics.significance import mean_ci_t
-from tffnoise.metrics.snr import (curve_snr_db, deviation_db, paired_difference, paired_snr, select_level,
+from tffnoise.metrics.snr import (curve_snr_db, deviation_db, paired_difference, snr, select_level,
                                   snr_by_level)
 from tffnoise.metrics.stability import paired_ratios, price_of_anarchy, price_of_stability, stability_table
 
@@ -81,7 +81,7 @@ def test_snr_worked_example():
     assert SNR0 == pytest.approx(12.304, abs=1e-3)
     assert curve_snr_db(NOISY[1], CLEAN[1]) == pytest.approx(16.062, abs=1e-3)
     recs = _worked_records()
-    s = paired_snr(recs[2:], recs[:2])
+    s = snr(recs[2:], recs[:2])
     assert s["metric"] == "val_accuracy" and s["n"] == 2
     # each noisy repeat against the clean run of the same repeat (the clean list is in the other order)
     assert s["per_repeat"] == pytest.approx({0: SNR0, 1: SNR1})
@@ -121,11 +121,11 @@ def test_snr_aligns_rounds_and_falls_back_to_the_test_curve():
     # the noisy run evaluated at rounds 2 and 4 only: compared at those rounds
     clean = rec("c", "c", "none", 0, 0, 0.8, 0.5, val=CLEAN[0])
     noisy = rec("n", "c", "weights", 0.3, 0, 0.8, 0.6, val=[0.55, 0.80], rounds=[2, 4])
-    assert paired_snr([noisy], [clean])["per_repeat"][0] == pytest.approx(curve_snr_db([0.55, 0.80], [0.60, 0.80]))
+    assert snr([noisy], [clean])["per_repeat"][0] == pytest.approx(curve_snr_db([0.55, 0.80], [0.60, 0.80]))
     # no validation curve on one run: every run is compared on the test curve, and it says so
     tclean = rec("c", "c", "none", 0, 0, 0.8, 0.5, test=CLEAN[0])
     tnoisy = rec("n", "c", "weights", 0.3, 0, 0.8, 0.6, test=NOISY[0])
-    s = paired_snr([tnoisy], [tclean])
+    s = snr([tnoisy], [tclean])
     assert s["metric"] == "test_accuracy" and s["per_repeat"][0] == pytest.approx(SNR0)
     assert math.isnan(s["ci_low"])  # one repeat: no CI
     choice = select_level([tclean, tnoisy], "s", "weights")

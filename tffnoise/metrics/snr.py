@@ -74,7 +74,7 @@ def curve_metric(runs: Iterable[dict]) -> str:
     return "test_accuracy"
 
 
-def paired_snr(noisy_runs: Iterable[dict], clean_runs: Iterable[dict], metric: str | None = None) -> dict:
+def snr(noisy_runs: Iterable[dict], clean_runs: Iterable[dict], metric: str | None = None) -> dict:
     """SNR per repeat (noisy run r against the clean run with repeat index r) and its mean and 95 % CI.
 
     Returns ``{"metric", "per_repeat": {r: dB}, "n", "mean", "ci_low", "ci_high"}``; repeats without a
@@ -144,7 +144,7 @@ def snr_by_level(records, setup: str, mechanism: str, distribution: str | None =
     metric = curve_metric(involved)
     levels = []
     for key, runs in cands.items():
-        s = paired_snr(runs, grouping.clean(key), metric)
+        s = snr(runs, grouping.clean(key), metric)
         levels.append(dict(key=key, distribution=key.distribution, series=key.series, level=key.level, n=s["n"],
                            snr_db=s["mean"], ci_low=s["ci_low"], ci_high=s["ci_high"]))
     return dict(metric=metric, levels=levels)

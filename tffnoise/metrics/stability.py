@@ -63,7 +63,7 @@ def stability_table(records) -> list[dict]:
     Keys: key (the GroupKey), setup, series, setting_id, clean_id, protocol, federated, mechanism,
     distribution, level, n, test_accuracy, test_loss, pos, poa, pos_paired, poa_paired, n_paired,
     snr_db, snr_ci_low, snr_ci_high, snr_n, snr_metric, diff_mean, diff_ci_low, diff_ci_high, diff_n,
-    indistinguishable, clean_n. The SNR is paper 2's paired curve SNR (`snr.paired_snr`) on the curve
+    indistinguishable, clean_n. The SNR is paper 2's paired curve SNR (`snr.snr`) on the curve
     `select_level` uses for the group's line; clean groups have none (NaN). ``diff_*`` is the paired
     difference of final test accuracy from clean (`snr.paired_difference`)."""
     grouping = records if isinstance(records, Grouping) else Grouping(records)
