@@ -69,6 +69,7 @@ def test_grouping_and_helpers(make_records):
 
 
 def test_light_import():
-    code = ("import sys, tffnoise.metrics, tffnoise.reports, tffnoise.reports.build, tffnoise.reports.tensorboard;"
+    code = ("import sys, tffnoise.metrics, tffnoise.reports, tffnoise.reports.build, tffnoise.reports.tensorboard,"
+            " tffnoise.reports.groups, tffnoise.reports.from_store, tffnoise.metrics.snr;"
             "assert 'tensorflow' not in sys.modules; assert 'matplotlib' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
