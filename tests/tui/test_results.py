@@ -107,6 +107,8 @@ def test_results_use_the_report_grouping_and_statistics(tmp_path):
                 store.append_metrics(rid, {"round": r, "val_accuracy": acc * r / 3 + 0.01 * (r == 2) * (decay is None)})
             store.update(rid, status="done", test_accuracy=acc, test_loss=1 - acc)
     records = StoreReader(tmp_path / "s").records()
+    clean_sid = next(r["setting_id"] for r in records if r["mechanism"] == "none")
+    assert {r["clean_id"] for r in records} == {clean_sid}
     grouping, rows = stability_rows(records)
     labels = sorted(r["key"].label() for r in rows)
     assert labels == ["clean", "weights/uniform σ=0.5 decay=inverse", "weights/uniform σ=0.5 decay=none"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from tffnoise.reports.groups import clean_of
 from tffnoise.runner.store import Store, open_store
 
 
@@ -18,9 +19,11 @@ def make_record(row: dict, *, config: dict, history: list[dict], final: dict | N
     for key in FINAL_KEYS:
         final.setdefault(key, row.get(key))
     final["diverged_round"] = row.get("diverged_round")
-    return {**row, "synthetic": bool(row.get("synthetic")), "distribution": row.get("distribution") or "",
-            "level": row.get("level") or 0.0, "final": final, "config": config,
-            "history": [h for h in history if not h.get("diverged")]}
+    rec = {**row, "synthetic": bool(row.get("synthetic")), "distribution": row.get("distribution") or "",
+           "level": row.get("level") or 0.0, "final": final, "config": config,
+           "history": [h for h in history if not h.get("diverged")]}
+    rec["clean_id"] = clean_of(rec)  # the clean reference setting's id, from the stored config
+    return rec
 
 
 def records_from_store(store: Store) -> list[dict]:
