@@ -164,8 +164,8 @@ def _dp_section(grouping: _groups.Grouping) -> list[str]:
                            align="lllrrrrr"), ""]
 
 
-def _summary_markdown(records: list[dict], figures: list[Path], synthetic: bool) -> str:
-    grouping = _groups.Grouping(records)
+def _summary_markdown(grouping: _groups.Grouping, figures: list[Path], synthetic: bool) -> str:
+    records = grouping.records
     stab = stability_table(grouping)
     comp = compare_to_clean(grouping)
     counts = _rec.status_counts(records)
@@ -174,7 +174,8 @@ def _summary_markdown(records: list[dict], figures: list[Path], synthetic: bool)
         out += [SYNTHETIC_BANNER, ""]
     out += [("# SYNTHETIC – " if synthetic else "# ") + "tffnoise report", ""]
     out.append(f"{len(records)} runs ({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'none'}); "
-               f"{len(grouping.setups)} setups, {len(grouping.groups)} settings with finished runs. Significance level α = {ALPHA} after Holm correction.")
+               f"{len(grouping.setups)} setups, {len(grouping.groups)} settings with finished runs. "
+               f"Significance level α = {ALPHA} after Holm correction.")
     out += ["", HOW_TO_READ]
     for setup in grouping.setups:
         out += _setup_section(grouping, setup, stab, comp)
@@ -223,5 +224,5 @@ def build_report(records: Iterable[dict], out_dir: str | os.PathLike) -> dict:
         add("privacy_frontier.png", _fig.plot_privacy_frontier(grouping, out / "privacy_frontier.png",
                                                                synthetic=synthetic))
     summary = out / "summary.md"
-    write_text(summary, _summary_markdown(records, figures, synthetic))
+    write_text(summary, _summary_markdown(grouping, figures, synthetic))
     return {"figures": [str(p) for p in figures], "summary": str(summary), "skipped": skipped}
