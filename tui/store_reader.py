@@ -73,6 +73,7 @@ class StoreReader:
         self.clock = clock
         self._store = None
         self._metrics: dict[str, tuple[int, list[dict]]] = {}
+        self._configs: dict[str, dict] = {}
         self.progress: dict[str, Progress] = {}
 
     # --- index ----------------------------------------------------------------------------------
@@ -165,15 +166,27 @@ class StoreReader:
                 return list(devs), f.parent.name
         return [], None
 
+    def config(self, run_id: str) -> dict:
+        """The run's resolved config.toml as a dict (written once at registration, so read once); {} if absent."""
+        if run_id not in self._configs:
+            import tomllib
+
+            try:
+                self._configs[run_id] = tomllib.loads((self.root / "runs" / run_id / "config.toml").read_text())
+            except (OSError, tomllib.TOMLDecodeError):
+                return {}
+        return self._configs[run_id]
+
     def records(self, rows: list[dict] | None = None) -> list[dict]:
-        """Store rows shaped as report records (`final` holds the final metrics) for tffnoise.metrics."""
+        """Store rows shaped as report records, like `tffnoise report` reads them: `final` holds the final
+        metrics, `config` the resolved config (grouping and clean reference), `history` the per-round rows
+        of finished runs (the SNR curves)."""
+        from tffnoise.reports.from_store import make_record
+
         rows = self.rows() if rows is None else rows
-        out = []
-        for r in rows:
-            final = {k: r.get(k) for k in ("test_accuracy", "test_loss", "val_accuracy", "cumulative_train_loss",
-                                           "epsilon", "mia_auc", "diverged_round")}
-            out.append({**r, "final": final})
-        return out
+        return [make_record(r, config=self.config(r["run_id"]),
+                            history=self.metrics(r["run_id"]) if r.get("status") == "done" else [])
+                for r in rows]
 
     def launch_logs(self) -> list[Path]:
         d = self.root / "launches"

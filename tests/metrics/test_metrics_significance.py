@@ -67,7 +67,9 @@ def test_repeats_needed():
 
 
 def _rec(setup, mech, level, repeat, acc):
-    return {"run_id": f"{setup}{mech}{level}{repeat}", "status": "done", "setup": setup, "protocol": "fedavg",
+    # no config: the grouping reads setting_id and clean_id (setup "t" has no clean setting)
+    return {"run_id": f"{setup}{mech}{level}{repeat}", "setting_id": f"{setup}{mech}{level}",
+            "clean_id": f"{setup}none0", "status": "done", "setup": setup, "protocol": "fedavg",
             "mechanism": mech, "distribution": "" if mech == "none" else "gaussian", "level": level,
             "repeat": repeat, "final": {"test_accuracy": acc, "test_loss": 1 - acc}}
 
@@ -78,7 +80,7 @@ def test_clear_effect_significant_null_not():
     recs += [_rec("s", "weights", 0.5, r, 0.70 + rng.normal(0, 0.01)) for r in range(10)]  # clear drop
     recs += [_rec("s", "weights", 0.1, r, 0.80 + rng.normal(0, 0.01)) for r in range(10)]  # no effect
     recs += [_rec("t", "weights", 0.1, r, 0.5) for r in range(3)]                           # no clean group
-    rows = {(r["setup"], r["level"]): r for r in compare_to_clean(recs)}
+    rows = {(r["key"].setting_id[0], r["level"]): r for r in compare_to_clean(recs)}
     strong, null = rows[("s", 0.5)], rows[("s", 0.1)]
     assert strong["significant"] and not null["significant"]
     assert strong["hedges_g"] < -5 and abs(null["hedges_g"]) < 1.5

@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
+from tffnoise.config.schema import Config
+
+_BASE = Config().to_dict()
+
+
+def make_config(protocol="periodic-averaging", noise=None, *, privacy="none", **dotted):
+    """A resolved config dict (what config.toml holds): ``noise`` maps mechanism -> NoiseSpec fields,
+    ``dotted`` sets other keys (``training__learning_rate=0.1``)."""
+    cfg = copy.deepcopy(_BASE)
+    cfg["training"]["protocol"] = protocol
+    cfg["privacy"]["mode"] = privacy
+    cfg["noise"] = {m: {"distribution": "uniform", "level": 0.0, "schedule": "step", "decay": "none", "gamma": 0.55,
+                        **spec} for m, spec in (noise or {}).items()}
+    for key, value in dotted.items():
+        section, name = key.split("__")
+        cfg[section][name] = value
+    return cfg
+
 
 def _make_run(run_id, setup, protocol, mechanism, distribution, level, repeat, acc, loss, *, status="done",
-             val=True, rounds=5, synthetic=False, epsilon=None, mia_auc=None, diverged_round=None):
+             val=True, rounds=5, synthetic=False, epsilon=None, mia_auc=None, diverged_round=None, config=None):
+    """``setup`` is kept as the stored label; the grouping reads ``config`` (default: from protocol and noise;
+    protocol "dp-sgd" means serial training with privacy.mode = "dp-sgd")."""
     history = []
     cum = 0.0
     for t in range(1, rounds + 1):
         tl = loss * (1 + 1.0 / t)
         cum += tl
         history.append({"round": t, "train_loss": tl, "train_accuracy": acc * t / rounds, "cumulative_train_loss": cum,
-                        "test_accuracy": acc * t / rounds if t == rounds else None, "test_loss": loss,
+                        "test_accuracy": acc * t / rounds if t == rounds or not val else None, "test_loss": loss,
                         "val_accuracy": acc * t / rounds if val else None, "val_loss": loss if val else None})
     return {
         "run_id": run_id, "status": status, "synthetic": synthetic, "setup": setup, "protocol": protocol,
@@ -23,7 +45,10 @@ def _make_run(run_id, setup, protocol, mechanism, distribution, level, repeat, a
                   "val_loss": loss if val else None, "train_loss": loss, "cumulative_train_loss": cum,
                   "epsilon": epsilon, "mia_auc": mia_auc, "diverged_round": diverged_round},
         "history": history,
-        "config": {"model": {"name": "cnn", "width": 32}, "optimizer": {"lr": 0.05}, "seed": repeat},
+        "config": config or make_config("serial" if protocol == "dp-sgd" else protocol,
+                                        {} if mechanism == "none" else {mechanism: {"distribution": distribution,
+                                                                                    "level": level}},
+                                        privacy="dp-sgd" if protocol == "dp-sgd" else "none"),
     }
 
 
@@ -53,6 +78,11 @@ def _make_records(*, synthetic=False, repeats=6, seed=1):
     recs.append(_make_run("fail1", "serial", "serial", "weights", "uniform", 0.5, 98, 0.1, 2.0, status="failed"))
     recs.append(_make_run("one01", "serial", "serial", "label", "uniform", 0.3, 0, 0.7, 0.6))
     return recs
+
+
+@pytest.fixture
+def config_for():
+    return make_config
 
 
 @pytest.fixture

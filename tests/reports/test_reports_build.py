@@ -3,11 +3,12 @@ import subprocess
 import sys
 
 from tffnoise.reports.build import build_report
-from tffnoise.reports.records import group_records, slug
+from tffnoise.reports.groups import group_records
+from tffnoise.reports.records import slug
 from tffnoise.reports.tables import markdown_table
 
 EXPECTED = ["boxplot_test_accuracy_periodic-averaging_m-10.png", "boxplot_test_accuracy_serial.png",
-            "boxplot_test_accuracy_dp-sgd.png", "cumulative_train_loss.png", "mechanisms_vs_level.png",
+            "boxplot_test_accuracy_serial_dp-sgd_z-1.png", "cumulative_train_loss.png", "mechanisms_vs_level.png",
             "privacy_frontier.png"]
 
 
@@ -25,8 +26,8 @@ def test_full_report_with_synthetic_banner(tmp_path, synthetic_records):
     assert "| div01 | serial | weights/uniform | 0.9 | 99 | 3 |" in text
     assert "| label/uniform | 0.3 | 1 |" in text
     assert "## Privacy comparison" in text and "| 8.000 |" in text and "| 0.570 |" in text
-    assert "Noise level selected by maximum SNR" in text and "on val_accuracy" in text
-    assert "on test_accuracy (no validation set" in text  # dp-sgd runs have no validation metric
+    assert "Noise level selected by maximum SNR" in text and "on the validation curve" in text
+    assert "on the test curve (no validation set)" in text  # dp-sgd runs have no validation metric
     assert "How to read this" in text and "✱" in text and "Repeats needed per arm" in text
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".")]  # no temp files left behind
 
@@ -43,9 +44,9 @@ def test_no_clean_group_and_single_runs(tmp_path, make_run):
                      diverged_round=2)]
     res = build_report(recs, tmp_path / "deep" / "out")
     names = {os.path.basename(p) for p in res["figures"]}
-    assert "boxplot_test_accuracy_fedavg_c-5.png" in names and "privacy_frontier.png" not in names
+    assert "boxplot_test_accuracy_fedavg_m-10.png" in names and "privacy_frontier.png" not in names
     text = open(res["summary"], encoding="utf-8").read()
-    assert "No clean (level-0) run finished" in text and "| c |" in text
+    assert "No run of this setup's clean reference finished" in text and "| c |" in text
 
 
 def test_nothing_to_plot(tmp_path, make_run):
@@ -68,6 +69,7 @@ def test_grouping_and_helpers(make_records):
 
 
 def test_light_import():
-    code = ("import sys, tffnoise.metrics, tffnoise.reports, tffnoise.reports.build, tffnoise.reports.tensorboard;"
+    code = ("import sys, tffnoise.metrics, tffnoise.reports, tffnoise.reports.build, tffnoise.reports.tensorboard,"
+            " tffnoise.reports.groups, tffnoise.reports.from_store, tffnoise.metrics.snr;"
             "assert 'tensorflow' not in sys.modules; assert 'matplotlib' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)

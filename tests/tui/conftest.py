@@ -23,6 +23,20 @@ def _row(mech, dist, level, rep, status="done", acc=None, loss=None, rounds=20, 
             **extra}
 
 
+def _config_toml(row: dict) -> str:
+    """The run's resolved config, as the runner writes it: reports group by it (setting and clean reference)."""
+    from tffnoise.config import to_toml
+    from tffnoise.config.schema import Config
+
+    cfg = Config().to_dict()
+    cfg["experiment"]["name"] = row["experiment"]
+    cfg["training"]["protocol"] = row["protocol"]
+    cfg["training"]["rounds"] = row["rounds"]
+    cfg["noise"] = {row["mechanism"]: {"distribution": row["distribution"], "level": row["level"], "schedule": "step",
+                                       "decay": "none", "gamma": 0.55}}
+    return to_toml(cfg)
+
+
 def build_store(root: Path, *, dp: bool = True, running_pid: int | None = None) -> Store:
     """Clean and noisy groups (3 repeats each), one diverged run, optional DP runs and a running run."""
     if root.exists():
@@ -44,7 +58,7 @@ def build_store(root: Path, *, dp: bool = True, running_pid: int | None = None) 
         runs.append(("running00001", _row("weights", "uniform", 1.0, 0, status="running", rnd=5, pid=running_pid)))
     for n, (rid, row) in enumerate(runs):
         meta = {"run_id": rid, "provenance": {"devices": ["CPU:/physical_device:CPU:0"]}}
-        store.register(rid, row, "engine = 'stacked'\n", meta)
+        store.register(rid, row, _config_toml(row), meta)
         store.update(rid, **{k: v for k, v in row.items() if k not in ("setting_id",)})
         with store.tx() as con:  # fixed times: deterministic ordering and snapshots
             con.execute("UPDATE runs SET created=?, updated=? WHERE run_id=?", (1000.0 + n, 1000.0 + n, rid))

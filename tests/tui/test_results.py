@@ -1,8 +1,6 @@
 """Results screen over a prepared store: filter, sort, box plots, PoS/PoA/SNR, DP view, report path."""
 from __future__ import annotations
 
-import builtins
-
 import pytest
 from textual.widgets import DataTable
 
@@ -52,7 +50,7 @@ async def test_filter_sort_and_tabs(store_root):
         # box plots: one line per done group, clean first
         box = screen.query_one("#boxes", BoxPlot)
         labels = [label for label, _ in box.groups]
-        assert labels == ["setup: periodic-averaging m=10", "weights σ=0", "gradient/gaussian σ=1.1",
+        assert labels == ["setup: periodic-averaging m=10", "clean", "gradient/gaussian σ=1.1",
                           "weights/uniform σ=0.5", "weights/uniform σ=2"]
         # PoS / PoA / SNR
         pos = screen.query_one("#pos-table", DataTable)
@@ -81,27 +79,46 @@ async def test_report_path_and_open(store_root):
         assert screen.opened == [str(rep / "accuracy_periodic-averaging-m-10.png")]
 
 
-def test_stability_fallback_without_metrics(store_root, monkeypatch):
+def test_results_use_the_report_grouping_and_statistics(tmp_path):
+    """Two settings differing only in noise.weights.decay: two groups, each against the clean run of the same
+    seed, with the same numbers `tffnoise report` computes from the same store."""
+    from tffnoise.config import to_toml
+    from tffnoise.config.schema import Config
+    from tffnoise.config.sweep import setting_key
+    from tffnoise.metrics.stability import stability_table
+    from tffnoise.reports.from_store import records_from_store
+    from tffnoise.runner.store import Store
     from tui.store_reader import StoreReader
 
-    records = StoreReader(store_root).records()
-    rows, source = stability_rows(records)
-    assert source == "tffnoise.metrics"
-    real_import = builtins.__import__
-
-    def no_metrics(name, *a, **kw):
-        if name.startswith("tffnoise.metrics"):
-            raise ImportError("not there")
-        return real_import(name, *a, **kw)
-
-    monkeypatch.setattr(builtins, "__import__", no_metrics)
-    rows2, source2 = stability_rows(records)
-    assert "SNR n/a" in source2
-    noisy = next(r for r in rows2 if r["level"] == 0.5)
-    assert noisy["pos"] == pytest.approx((0.84 + 0.83 + 0.79) / (0.82 + 0.77 + 0.80))
-    assert noisy["snr_db"] is None
-    ref = next(r for r in rows if r["level"] == 0.5 and r["mechanism"] == "weights")
-    assert ref["pos"] == pytest.approx(noisy["pos"])
+    store = Store(tmp_path / "s")
+    accs = {"none": [0.70, 0.72], "inverse": [0.79, 0.81], None: [0.80, 0.82]}
+    for decay, vals in accs.items():
+        cfg = Config().to_dict()
+        if decay:
+            cfg["noise"] = {"weights": {"distribution": "uniform", "level": 0.5, "schedule": "sync", "decay": decay,
+                                        "gamma": 0.55}}
+        for rep, acc in enumerate(vals):
+            rid = f"{decay}{rep}"
+            row = {"setting_id": setting_key(cfg), "repeat": rep, "protocol": "periodic-averaging",
+                   "mechanism": "weights" if decay else "none", "distribution": "uniform" if decay else "",
+                   "level": 0.5 if decay else 0.0, "setup": "periodic-averaging m=10", "synthetic": 0}
+            store.register(rid, row, to_toml(cfg), {"run_id": rid})
+            for r in range(1, 4):
+                store.append_metrics(rid, {"round": r, "val_accuracy": acc * r / 3 + 0.01 * (r == 2) * (decay is None)})
+            store.update(rid, status="done", test_accuracy=acc, test_loss=1 - acc)
+    records = StoreReader(tmp_path / "s").records()
+    clean_sid = next(r["setting_id"] for r in records if r["mechanism"] == "none")
+    assert {r["clean_id"] for r in records} == {clean_sid}
+    grouping, rows = stability_rows(records)
+    labels = sorted(r["key"].label() for r in rows)
+    assert labels == ["clean", "weights/uniform σ=0.5 decay=inverse", "weights/uniform σ=0.5 decay=none"]
+    by = {r["key"].label(): r for r in rows}
+    assert by["weights/uniform σ=0.5 decay=none"]["pos"] == pytest.approx(0.71 / 0.81)
+    assert by["weights/uniform σ=0.5 decay=none"]["n"] == 2
+    report_rows = stability_table(records_from_store(store))
+    assert [(r["key"].label(), r["pos"], r["snr_db"]) for r in report_rows] == [
+        (r["key"].label(), r["pos"], r["snr_db"]) for r in rows]
+    store.close()
 
 
 def test_render_boxes_text():

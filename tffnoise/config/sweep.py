@@ -26,15 +26,30 @@ def canonical(data) -> str:
 
 def setting_id(cfg: Config) -> str:
     """Hash of everything that changes results; output location and repeat count do not."""
-    d = cfg.to_dict()
+    return setting_key(cfg.to_dict())
+
+
+def setting_key(config: dict) -> str:
+    """`setting_id` of a resolved config as a plain dict (`Config.to_dict()`, or a run's config.toml read back).
+
+    Reports hash the stored config.toml through this without validating it again, so a store still
+    reports when its configs would no longer validate (a data.path that exists only where it ran)."""
+    d = json.loads(canonical(config))
     d.pop("out", None)
     d.pop("sweep", None)
-    d["experiment"].pop("repeats", None)
-    d["experiment"].pop("name", None)
+    d.get("experiment", {}).pop("repeats", None)
+    d.get("experiment", {}).pop("name", None)
     d.pop("execution", None)  # where TFF runs does not change the numbers
     # a mechanism at level 0 is the clean run (tested bit-identical), so sweeps run it once
-    d["noise"] = {k: v for k, v in d["noise"].items() if v["level"] != 0}
+    d["noise"] = {k: v for k, v in (d.get("noise") or {}).items() if v.get("level", 0) != 0}
     return hashlib.sha256(canonical(d).encode()).hexdigest()[:12]
+
+
+def clean_setting_key(config: dict) -> str:
+    """`setting_key` of the setting's clean reference: the same config, learning rate and protocol included,
+    with every noise mechanism off (all levels 0, which `setting_key` treats as no noise at all). DP noise
+    (`privacy.*`) is not a noise mechanism and stays."""
+    return setting_key({**config, "noise": {}})
 
 
 def run_id(sid: str, repeat: int) -> str:

@@ -5,7 +5,8 @@
 * ``welch_t``        – two-sided Welch t-test p-value (unequal variances).
 * ``mann_whitney``   – two-sided Mann–Whitney U p-value (rank based, no normality assumption).
 * ``holm``           – Holm–Bonferroni step-down adjustment (family-wise error control).
-* ``compare_to_clean`` – one row per noisy group against its setup's pooled level-0 runs.
+* ``mean_ci_t``      – Student-t CI of a mean over repeats.
+* ``compare_to_clean`` – one row per noisy group against the runs of its clean reference setting.
 * ``repeats_needed`` – repeats per arm to detect a difference (normal approximation).
 
 Samples with fewer than 2 values give NaN statistics instead of raising.
@@ -21,6 +22,7 @@ import numpy as np
 from scipy import stats as _st
 
 from tffnoise.reports import records as _rec
+from tffnoise.reports.groups import Grouping
 
 ALPHA = 0.05
 
@@ -50,6 +52,21 @@ def bootstrap_ci(values: Iterable[float], *, confidence: float = 0.95, n_boot: i
     tail = (1 - confidence) / 2
     lo, hi = np.quantile(means, [tail, 1 - tail])
     return (float(lo), float(hi))
+
+
+def mean_ci_t(values: Iterable[float], *, confidence: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): the Student-t confidence interval of the mean, mean ± t_{(1+c)/2, n−1}·s/√n with
+    s the sample SD (ddof 1). Used over repeats, where n is small and a bootstrap interval is too narrow.
+    Low and high are NaN with fewer than 2 values or a non-finite value; the mean is NaN with none."""
+    x = np.asarray([float(v) for v in values if v is not None], dtype=float)
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return (math.nan, math.nan, math.nan)
+    mean = float(x.mean())
+    if x.size < 2 or not np.all(np.isfinite(x)):
+        return (mean, math.nan, math.nan)
+    half = float(_st.t.ppf((1 + confidence) / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return (mean, mean - half, mean + half)
 
 
 def hedges_g(a: Iterable[float], b: Iterable[float]) -> float:
@@ -122,28 +139,26 @@ def repeats_needed(effect: float, sd: float, power: float = 0.8, alpha: float = 
 
 def compare_to_clean(records: Iterable[dict], *, metric: str = "test_accuracy", confidence: float = 0.95,
                      n_boot: int = 10000, seed: int = 0, alpha: float = ALPHA) -> list[dict]:
-    """Each noisy group (level > 0) against the pooled clean runs of its setup, on final ``metric``.
+    """Each noisy group against the runs of its own clean reference setting, on final ``metric``.
 
-    Row keys: setup, mechanism, distribution, level, n, mean, median, ci_low, ci_high, clean_n,
-    clean_mean, diff, hedges_g, p_welch, p_mwu, p_welch_holm, p_mwu_holm, significant. Holm is applied
-    separately to the Welch and to the MWU p-values, within each setup (family = all noisy groups of
-    that setup). ``significant`` is True when *both* Holm-adjusted p-values are below ``alpha``
-    (False when either is NaN, e.g. no clean runs or n < 2).
+    Row keys: key (the GroupKey), setup, mechanism, distribution, level, series, n, mean, median, ci_low,
+    ci_high, clean_n, clean_mean, diff, hedges_g, p_welch, p_mwu, p_welch_holm, p_mwu_holm, significant.
+    Holm is applied separately to the Welch and to the MWU p-values, within each setup (family = all
+    noisy groups of that setup). ``significant`` is True when *both* Holm-adjusted p-values are below
+    ``alpha`` (False when either is NaN, e.g. no clean runs or n < 2).
     """
-    records = list(records)
+    grouping = records if isinstance(records, Grouping) else Grouping(records)
     rows: list[dict] = []
-    clean_cache: dict[str, list[float]] = {}
-    for key, runs in _rec.noisy_groups(records).items():
-        if key.setup not in clean_cache:
-            clean_cache[key.setup] = _rec.metric_values(_rec.clean_runs(records, key.setup), metric)
-        clean = clean_cache[key.setup]
+    for key, runs in grouping.noisy().items():
+        clean = _rec.metric_values(grouping.clean(key), metric)
         vals = _rec.metric_values(runs, metric)
         lo, hi = bootstrap_ci(vals, confidence=confidence, n_boot=n_boot, seed=seed)
         mean = float(np.mean(vals)) if vals else math.nan
         clean_mean = float(np.mean(clean)) if clean else math.nan
-        rows.append(dict(setup=key.setup, mechanism=key.mechanism, distribution=key.distribution, level=key.level,
-                         metric=metric, n=len(vals), mean=mean, median=float(np.median(vals)) if vals else math.nan,
-                         ci_low=lo, ci_high=hi, clean_n=len(clean), clean_mean=clean_mean, diff=mean - clean_mean,
+        rows.append(dict(key=key, setup=key.setup, mechanism=key.mechanism, distribution=key.distribution,
+                         level=key.level, series=key.series, metric=metric, n=len(vals), mean=mean,
+                         median=float(np.median(vals)) if vals else math.nan, ci_low=lo, ci_high=hi,
+                         clean_n=len(clean), clean_mean=clean_mean, diff=mean - clean_mean,
                          hedges_g=hedges_g(vals, clean), p_welch=welch_t(vals, clean), p_mwu=mann_whitney(vals, clean)))
     for setup in {r["setup"] for r in rows}:
         fam = [r for r in rows if r["setup"] == setup]

@@ -1,27 +1,24 @@
-"""Signal-to-noise ratio of a noise level, and choosing the level by it (paper 2, "The Paradox of Noise").
+"""Paper 2's signal-to-noise ratio of a noise level, as written, and choosing the level by it.
 
-Paper 2 writes SNR = 10·log10(signal variance / noise variance) and describes it only as "the ratio of
-validation accuracy variance to the difference in validation accuracy between noisy and clean
-models". The exact definition used here (justified in docs/metrics.md):
+Paper 2 ("The Paradox of Noise"): SNR = 10·log10(signal variance / noise variance), the level with the
+maximum SNR preferred; its summary reads it as "the ratio of validation accuracy variance to the
+difference in validation accuracy between noisy and clean models". The paper trains once per setting,
+so both variances are over the validation curve of a run. Per repeat r, pairing the noisy run with the
+clean reference run of the same repeat index (the same seed), over the evaluation rounds t where both
+have a value:
 
-    a_{0,r}  final accuracy of clean run r (pooled level-0 runs of the setup),  ā_0 their mean
-    a_{i,r}  final accuracy of run r at noise level σ_i (same setup, mechanism, distribution)
+    v_r(t)  validation accuracy of the noisy run,  c_r(t)  of the clean run
+    S_r     = Var_t v_r(t)               (ddof 1)   signal variance
+    N_r     = Var_t (v_r(t) − c_r(t))    (ddof 1)   noise variance
+    SNR_r   = 10·log10(S_r / N_r)  [dB]
 
-    signal power  S   = ā_0²                                  (the clean accuracy the model delivers)
-    noise power   N_i = (1/n_i) Σ_r (a_{i,r} − ā_0)²          (mean squared deviation from clean)
-                      = (ā_i − ā_0)² + s_i²·(n_i − 1)/n_i     (systematic shift² + run-to-run spread)
-    SNR_i [dB]    = 10·log10(S / N_i)
+reported as the mean over repeats with a Student-t 95 % CI (`mean_ci_t`). Without a validation curve
+(``data.validation_fraction = 0``) the test accuracy curve is used and the metric says so. The worked
+example with numbers is in docs/metrics.md (and checked by tests/metrics).
 
-"Accuracy" is the final *validation* accuracy when every run involved (clean and noisy) has one,
-otherwise the final *test* accuracy; the metric used is always returned with the value.
-
-Applied to the clean runs themselves (i = 0) the same formula gives the *clean floor*
-10·log10(ā_0² / ((n_0−1)/n_0 · s_0²)): the SNR the seed-to-seed variability alone allows. A level
-whose SNR reaches the floor is indistinguishable from clean training.
-
-Worked example: clean [0.80, 0.82, 0.78] → ā_0 = 0.80, S = 0.64; σ = 0.3 runs [0.76, 0.78, 0.74] →
-deviations −0.04, −0.02, −0.06 → N = (0.0016 + 0.0004 + 0.0036)/3 = 0.0018667 → S/N = 342.86 →
-SNR = 25.35 dB.
+`deviation_db` keeps the quantity this module called SNR before (clean mean² over the mean squared
+deviation of final accuracies from the clean mean); it is not paper 2's SNR and the report does not
+show it.
 """
 
 from __future__ import annotations
@@ -31,86 +28,144 @@ from typing import Iterable
 
 import numpy as np
 
+from tffnoise.metrics.significance import mean_ci_t
 from tffnoise.reports import records as _rec
+from tffnoise.reports.groups import GroupKey, Grouping
+from tffnoise.reports.records import by_repeat
+
+CURVE_LABEL = {"val_accuracy": "validation curve", "test_accuracy": "test curve (no validation set)"}
 
 
-def snr_db(noisy: Iterable[float], clean: Iterable[float]) -> float:
-    """SNR in dB of the noisy runs' accuracies against the clean runs' accuracies (see module doc).
+def curve_snr_db(noisy: Iterable[float], clean: Iterable[float]) -> float:
+    """10·log10(Var(noisy) / Var(noisy − clean)), both ddof 1, over aligned points of one repeat.
 
-    NaN when either sample is empty or the clean mean is 0; +inf when every noisy run equals the
-    clean mean exactly (no disturbance at all)."""
-    a = np.asarray([float(v) for v in noisy if v is not None], dtype=float)
-    a = a[np.isfinite(a)]
-    c = np.asarray([float(v) for v in clean if v is not None], dtype=float)
-    c = c[np.isfinite(c)]
-    if a.size == 0 or c.size == 0:
+    NaN with fewer than 2 points or when both variances are 0; +inf when the curves differ by a
+    constant (no noise variance); −inf when the noisy curve is flat but the difference is not."""
+    a = np.asarray(list(noisy), dtype=float)
+    b = np.asarray(list(clean), dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"curves of different lengths: {a.size} and {b.size}")
+    if a.size < 2:
         return math.nan
-    ref = float(c.mean())
-    signal = ref ** 2
-    noise = float(np.mean((a - ref) ** 2))
-    if signal == 0:
+    signal = float(np.var(a, ddof=1))
+    noise = float(np.var(a - b, ddof=1))
+    if signal == 0 and noise == 0:
         return math.nan
     if noise == 0:
         return math.inf
+    if signal == 0:
+        return -math.inf
     return 10.0 * math.log10(signal / noise)
 
 
-def clean_floor_db(clean: Iterable[float]) -> float:
-    """SNR of the clean runs against their own mean: the ceiling set by seed variability alone.
-    NaN with fewer than 2 finite values (no spread to measure)."""
-    c = [float(v) for v in clean if v is not None and math.isfinite(float(v))]
-    if len(c) < 2:
-        return math.nan
-    return snr_db(c, c)
+def aligned_curves(noisy: dict, clean: dict, metric: str) -> tuple[list[float], list[float], list[float]]:
+    """(rounds, noisy values, clean values) at the rounds where both runs have a finite ``metric``."""
+    xs, ys = _rec.history_series(noisy, metric)
+    ref = dict(zip(*_rec.history_series(clean, metric)))
+    keep = [(x, y, ref[x]) for x, y in zip(xs, ys) if x in ref]
+    return [k[0] for k in keep], [k[1] for k in keep], [k[2] for k in keep]
 
 
-def _candidates(records: list[dict], setup: str, mechanism: str, distribution: str | None):
-    out = {}
-    for key, runs in _rec.noisy_groups(records).items():
-        if key.setup != setup or key.mechanism != mechanism:
-            continue
-        if distribution is not None and key.distribution != distribution:
-            continue
-        out[key] = runs
-    return out
+def curve_metric(runs: Iterable[dict]) -> str:
+    """"val_accuracy" when every run has a validation curve (2+ evaluated rounds), else "test_accuracy"."""
+    runs = list(runs)
+    if runs and all(len(_rec.history_series(r, "val_accuracy")[0]) >= 2 for r in runs):
+        return "val_accuracy"
+    return "test_accuracy"
 
 
-def snr_by_level(records: Iterable[dict], setup: str, mechanism: str, distribution: str | None = None,
-                 *, metric: str | None = None) -> dict:
-    """SNR of every noisy group of (setup, mechanism[, distribution]).
+def snr(noisy_runs: Iterable[dict], clean_runs: Iterable[dict], metric: str | None = None) -> dict:
+    """SNR per repeat (noisy run r against the clean run with repeat index r) and its mean and 95 % CI.
 
-    Returns ``{"metric": "val_accuracy"|"test_accuracy", "clean_n", "clean_floor_db",
-    "levels": [{"distribution", "level", "n", "snr_db"}, ...]}``. The metric is validation accuracy
-    only when *every* run involved has it (clean reference included), so all levels are compared on
-    the same footing."""
-    records = list(records)
-    clean = _rec.clean_runs(records, setup)
-    cands = _candidates(records, setup, mechanism, distribution)
+    Returns ``{"metric", "per_repeat": {r: dB}, "n", "mean", "ci_low", "ci_high"}``; repeats without a
+    clean partner or with fewer than 2 common evaluated rounds are left out (NaN SNR)."""
+    noisy, clean = by_repeat(noisy_runs), by_repeat(clean_runs)
     if metric is None:
-        involved = clean + [r for runs in cands.values() for r in runs]
-        metric = _rec.choose_accuracy_metric(involved)
-    clean_vals = _rec.metric_values(clean, metric)
+        metric = curve_metric([*noisy.values(), *clean.values()])
+    per = {}
+    for r in sorted(set(noisy) & set(clean)):
+        _, a, b = aligned_curves(noisy[r], clean[r], metric)
+        value = curve_snr_db(a, b)
+        if not math.isnan(value):
+            per[r] = value
+    mean, lo, hi = mean_ci_t(per.values())
+    return dict(metric=metric, per_repeat=per, n=len(per), mean=mean, ci_low=lo, ci_high=hi)
+
+
+def paired_difference(noisy_runs: Iterable[dict], clean_runs: Iterable[dict], metric: str = "test_accuracy") -> dict:
+    """Mean over repeats of final ``metric`` (noisy run r − clean run r) with its Student-t 95 % CI.
+
+    ``indistinguishable`` is True when the CI contains 0, False when it does not, None with < 2 pairs."""
+    noisy, clean = by_repeat(noisy_runs), by_repeat(clean_runs)
+    diffs = []
+    for r in sorted(set(noisy) & set(clean)):
+        d = _rec.final_metric(noisy[r], metric) - _rec.final_metric(clean[r], metric)
+        if math.isfinite(d):
+            diffs.append(d)
+    mean, lo, hi = mean_ci_t(diffs)
+    same = None if math.isnan(lo) else bool(lo <= 0 <= hi)
+    return dict(metric=metric, n=len(diffs), mean=mean, ci_low=lo, ci_high=hi, indistinguishable=same)
+
+
+def deviation_db(noisy: Iterable[float], clean: Iterable[float]) -> float:
+    """10·log10(ā₀² / mean_r (a_r − ā₀)²) over final accuracies: clean mean squared over the mean squared
+    deviation from it. Not paper 2's SNR (the "signal" is a squared mean, not a variance); kept under
+    this name only. NaN when a side is empty or ā₀ = 0, +inf when every value equals ā₀."""
+    a = np.asarray(_rec.finite(noisy), dtype=float)
+    c = np.asarray(_rec.finite(clean), dtype=float)
+    if a.size == 0 or c.size == 0:
+        return math.nan
+    ref = float(c.mean())
+    noise = float(np.mean((a - ref) ** 2))
+    if ref == 0:
+        return math.nan
+    if noise == 0:
+        return math.inf
+    return 10.0 * math.log10(ref ** 2 / noise)
+
+
+def _line_candidates(grouping: Grouping, setup: str, mechanism: str, distribution: str | None,
+                     series: str | None) -> dict[GroupKey, list[dict]]:
+    return {k: v for k, v in grouping.noisy().items()
+            if k.setup == setup and k.mechanism == mechanism
+            and (distribution is None or k.distribution == distribution) and (series is None or k.series == series)}
+
+
+def snr_by_level(records, setup: str, mechanism: str, distribution: str | None = None,
+                 series: str | None = None) -> dict:
+    """Paired SNR of every noisy group of (setup, mechanism[, distribution[, series]]).
+
+    Returns ``{"metric", "levels": [{"key", "distribution", "series", "level", "n", "snr_db", "ci_low",
+    "ci_high"}, ...]}``. The curve is validation accuracy only when *every* run involved (clean
+    references included) has one, so all levels are compared on the same footing."""
+    grouping = records if isinstance(records, Grouping) else Grouping(records)
+    cands = _line_candidates(grouping, setup, mechanism, distribution, series)
+    involved = [r for k, runs in cands.items() for r in [*runs, *grouping.clean(k)]]
+    metric = curve_metric(involved)
     levels = []
     for key, runs in cands.items():
-        vals = _rec.metric_values(runs, metric)
-        levels.append(dict(distribution=key.distribution, level=key.level, n=len(vals),
-                           snr_db=snr_db(vals, clean_vals)))
-    return dict(metric=metric, clean_n=len(clean_vals), clean_floor_db=clean_floor_db(clean_vals), levels=levels)
+        s = snr(runs, grouping.clean(key), metric)
+        levels.append(dict(key=key, distribution=key.distribution, series=key.series, level=key.level, n=s["n"],
+                           snr_db=s["mean"], ci_low=s["ci_low"], ci_high=s["ci_high"]))
+    return dict(metric=metric, levels=levels)
 
 
 class SelectedLevel(float):
     """The chosen noise level (a float) with how it was chosen.
 
-    Attributes: ``metric`` (accuracy used for selection: "val_accuracy" or "test_accuracy"),
-    ``snr_db``, ``distribution``, ``n``, ``test_accuracy`` (mean final test accuracy at the chosen
-    level — what to report), ``clean_floor_db`` and ``table`` (every candidate)."""
+    Attributes: ``metric`` (the curve the SNR used), ``snr_db`` with ``snr_ci``, ``distribution``,
+    ``series``, ``n``, ``test_accuracy`` (mean final test accuracy there: the number to report),
+    ``difference`` (`paired_difference` of final test accuracy against clean, with ``indistinguishable``),
+    ``table`` (every candidate)."""
 
     metric: str
     snr_db: float
+    snr_ci: tuple
     distribution: str
+    series: str
     n: int
     test_accuracy: float
-    clean_floor_db: float
+    difference: dict
     table: list
 
     def __new__(cls, level: float, **info):
@@ -123,37 +178,54 @@ class SelectedLevel(float):
     def level(self) -> float:
         return float(self)
 
-    def describe(self) -> str:
+    @property
+    def indistinguishable(self):
+        return (self.difference or {}).get("indistinguishable")
+
+    def describe(self, *, line: bool = True) -> str:
+        """One sentence for the report; ``line=False`` leaves out the distribution and series (the caller
+        names the line)."""
+        curve = CURVE_LABEL.get(self.metric, self.metric)
         if math.isnan(self):
-            return f"no level selectable ({self.metric})"
-        dist = f"/{self.distribution}" if self.distribution else ""
+            return f"no level selectable ({curve})"
+        dist = f"/{self.distribution}" if self.distribution and line else ""
+        series = f" {self.series}" if self.series and line else ""
+        lo, hi = self.snr_ci
+        ci = f" [{lo:.2f}, {hi:.2f}]" if math.isfinite(lo) and math.isfinite(hi) else ""
+        warn = "" if self.metric == "val_accuracy" else ", selected on test data: optimistic"
         test = "" if math.isnan(self.test_accuracy) else f"; test accuracy there {self.test_accuracy:.4f}"
-        warn = "" if self.metric == "val_accuracy" else " (no validation set: selected on test data, optimistic)"
-        return f"σ={self.level:g}{dist}: SNR {self.snr_db:.2f} dB on {self.metric}{warn}{test}"
+        d = self.difference or {}
+        if d.get("indistinguishable") is None:
+            verdict = f"; paired difference from clean needs 2+ repeats (n={d.get('n', 0)})"
+        else:
+            word = "indistinguishable from clean" if d["indistinguishable"] else "differs from clean"
+            verdict = (f"; **{word}** (paired Δ test accuracy {d['mean']:+.4f}, 95% CI "
+                       f"[{d['ci_low']:+.4f}, {d['ci_high']:+.4f}], n={d['n']})")
+        return (f"σ={self.level:g}{dist}{series}: SNR {self.snr_db:.2f} dB{ci} on the {curve} "
+                f"(mean over {self.n} repeats{warn}){test}{verdict}")
 
     def __repr__(self) -> str:  # pragma: no cover - cosmetic
         return f"SelectedLevel({float(self)!r}, metric={self.metric!r}, snr_db={self.snr_db!r})"
 
 
-def select_level(records: Iterable[dict], setup: str, mechanism: str, distribution: str | None = None) -> SelectedLevel:
-    """The noise level (> 0) of (setup, mechanism[, distribution]) with the highest SNR.
+def select_level(records, setup: str, mechanism: str, distribution: str | None = None,
+                 series: str | None = None) -> SelectedLevel:
+    """The noise level (> 0) of (setup, mechanism[, distribution[, series]]) with the highest mean SNR.
 
-    Selection uses validation accuracy when every run involved has it, else test accuracy (stated in
-    ``.metric`` and ``.describe()``); the test accuracy at the chosen level is attached for reporting.
-    Ties go to the smaller level. NaN (with ``.metric`` set) when no noisy group has a finite SNR.
-    """
-    records = list(records)
-    info = snr_by_level(records, setup, mechanism, distribution)
+    Ties go to the smaller level. NaN (with ``.metric`` set) when no noisy group has an SNR."""
+    grouping = records if isinstance(records, Grouping) else Grouping(records)
+    info = snr_by_level(grouping, setup, mechanism, distribution, series)
     table = info["levels"]
     usable = [row for row in table if not math.isnan(row["snr_db"])]
     if not usable:
-        return SelectedLevel(math.nan, metric=info["metric"], snr_db=math.nan, distribution="", n=0,
-                             test_accuracy=math.nan, clean_floor_db=info["clean_floor_db"], table=table)
-    best = sorted(usable, key=lambda row: (-row["snr_db"], row["level"], row["distribution"]))[0]
-    key = _rec.GroupKey(setup, mechanism, best["distribution"], best["level"])
-    runs = _rec.group_records(records).get(key, [])
+        return SelectedLevel(math.nan, metric=info["metric"], snr_db=math.nan, snr_ci=(math.nan, math.nan),
+                             distribution="", series="", n=0, test_accuracy=math.nan, difference={}, table=table)
+    best = sorted(usable, key=lambda row: (-row["snr_db"], row["level"], row["distribution"], row["series"]))[0]
+    key = best["key"]
+    runs = grouping.groups.get(key, [])
     test_vals = _rec.metric_values(runs, "test_accuracy")
     return SelectedLevel(best["level"], metric=info["metric"], snr_db=best["snr_db"],
-                         distribution=best["distribution"], n=best["n"],
+                         snr_ci=(best["ci_low"], best["ci_high"]), distribution=best["distribution"],
+                         series=best["series"], n=best["n"],
                          test_accuracy=float(np.mean(test_vals)) if test_vals else math.nan,
-                         clean_floor_db=info["clean_floor_db"], table=table)
+                         difference=paired_difference(runs, grouping.clean(key)), table=table)

@@ -4,21 +4,23 @@
     PoA_i = test loss(σ_i)     / test loss(σ_0)         > 1: noise hurt the loss
 
 Paper 2 prints PoA_i = test loss(σ_i) / test *accuracy*(σ_0); that mixes units and is a typo — the
-loss/loss ratio is used here. σ_0 is the setup's clean reference (all done level-0 runs pooled).
+loss/loss ratio is used here. σ_0 is the group's clean reference: the setting identical in everything
+but the noise (`tffnoise.reports.groups`).
 
-Both are computed on group means (``pos``/``poa``) and, where repeat indices align between the noisy
-group and the clean runs, as the mean of per-repeat ratios (``pos_paired``/``poa_paired``).
+Both are computed on group means (``pos``/``poa``) and as the mean of per-repeat ratios, each noisy
+run over the clean run with the same repeat index (``pos_paired``/``poa_paired``).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping
+from typing import Mapping
 
 import numpy as np
 
-from tffnoise.metrics.snr import clean_floor_db, snr_by_level
+from tffnoise.metrics.snr import paired_difference, snr_by_level
 from tffnoise.reports import records as _rec
+from tffnoise.reports.groups import Grouping
 
 
 def _mean(x) -> float:
@@ -55,51 +57,49 @@ def paired_ratios(sigma_by_repeat: Mapping[int, float], zero_by_repeat: Mapping[
     return out
 
 
-def stability_table(records: Iterable[dict]) -> list[dict]:
+def stability_table(records) -> list[dict]:
     """One row per group (clean groups included, with PoS = PoA = 1 by construction of the reference).
 
-    Keys: setup, protocol, federated, mechanism, distribution, level, n, test_accuracy, test_loss,
-    pos, poa, pos_paired, poa_paired, n_paired, snr_db, snr_metric, clean_n. ``snr_db`` for a level-0
-    group is the clean floor (clean runs against their own mean); for a noisy group it uses the same
-    accuracy metric as ``select_level`` for its (setup, mechanism)."""
-    records = list(records)
+    Keys: key (the GroupKey), setup, series, setting_id, clean_id, protocol, federated, mechanism,
+    distribution, level, n, test_accuracy, test_loss, pos, poa, pos_paired, poa_paired, n_paired,
+    snr_db, snr_ci_low, snr_ci_high, snr_n, snr_metric, diff_mean, diff_ci_low, diff_ci_high, diff_n,
+    indistinguishable, clean_n. The SNR is paper 2's paired curve SNR (`snr.snr`) on the curve
+    `select_level` uses for the group's line; clean groups have none (NaN). ``diff_*`` is the paired
+    difference of final test accuracy from clean (`snr.paired_difference`)."""
+    grouping = records if isinstance(records, Grouping) else Grouping(records)
     rows = []
-    clean_cache: dict[str, tuple] = {}
     snr_cache: dict[tuple, dict] = {}
-    for key, runs in _rec.group_records(records).items():
-        if key.setup not in clean_cache:
-            clean = _rec.clean_runs(records, key.setup)
-            clean_cache[key.setup] = (
-                clean,
-                _rec.metric_values(clean, "test_accuracy"), _rec.metric_values(clean, "test_loss"),
-                _rec.metric_by_repeat(clean, "test_accuracy"), _rec.metric_by_repeat(clean, "test_loss"),
-            )
-        clean, c_acc, c_loss, c_acc_r, c_loss_r = clean_cache[key.setup]
+    nan = math.nan
+    for key, runs in grouping.groups.items():
+        clean = grouping.clean(key)
         acc = _rec.metric_values(runs, "test_accuracy")
         loss = _rec.metric_values(runs, "test_loss")
-        is_ref = key.level == 0 or key.mechanism == "none"
-        pos_p = paired_ratios(_rec.metric_by_repeat(runs, "test_accuracy"), c_acc_r)
-        poa_p = paired_ratios(_rec.metric_by_repeat(runs, "test_loss"), c_loss_r)
-        if is_ref:
-            snr_metric = _rec.choose_accuracy_metric(clean)
-            snr = clean_floor_db(_rec.metric_values(clean, snr_metric))
-        else:
-            mk = (key.setup, key.mechanism)
-            if mk not in snr_cache:
-                snr_cache[mk] = snr_by_level(records, key.setup, key.mechanism)
-            info = snr_cache[mk]
+        c_acc, c_loss = _rec.metric_values(clean, "test_accuracy"), _rec.metric_values(clean, "test_loss")
+        pos_p = paired_ratios(_rec.metric_by_repeat(runs, "test_accuracy"), _rec.metric_by_repeat(clean, "test_accuracy"))
+        poa_p = paired_ratios(_rec.metric_by_repeat(runs, "test_loss"), _rec.metric_by_repeat(clean, "test_loss"))
+        snr = dict(snr_db=nan, ci_low=nan, ci_high=nan, n=0)
+        diff = dict(mean=nan, ci_low=nan, ci_high=nan, n=0, indistinguishable=None)
+        snr_metric = ""
+        if not key.is_clean:
+            line = (key.setup, key.mechanism, key.distribution, key.series)
+            if line not in snr_cache:
+                snr_cache[line] = snr_by_level(grouping, *line)
+            info = snr_cache[line]
             snr_metric = info["metric"]
-            snr = next((r["snr_db"] for r in info["levels"]
-                        if r["level"] == key.level and r["distribution"] == key.distribution), math.nan)
+            snr = next(r for r in info["levels"] if r["key"] == key)
+            diff = paired_difference(runs, clean)
         protocol = str(runs[0].get("protocol", "")) if runs else ""
         rows.append(dict(
-            setup=key.setup, protocol=protocol, federated=_rec.is_federated(protocol), mechanism=key.mechanism,
+            key=key, setup=key.setup, series=key.series, setting_id=key.setting_id, clean_id=key.clean_id,
+            protocol=protocol, federated=_rec.is_federated(protocol), mechanism=key.mechanism,
             distribution=key.distribution, level=key.level, n=len(runs),
             test_accuracy=_mean(acc), test_loss=_mean(loss),
             pos=price_of_stability(acc, c_acc), poa=price_of_anarchy(loss, c_loss),
-            pos_paired=float(np.mean(pos_p)) if pos_p else math.nan,
-            poa_paired=float(np.mean(poa_p)) if poa_p else math.nan,
-            n_paired=len(pos_p), snr_db=snr,
-            snr_metric=snr_metric, clean_n=len(clean),
+            pos_paired=float(np.mean(pos_p)) if pos_p else nan,
+            poa_paired=float(np.mean(poa_p)) if poa_p else nan,
+            n_paired=len(pos_p), snr_db=snr["snr_db"], snr_ci_low=snr["ci_low"], snr_ci_high=snr["ci_high"],
+            snr_n=snr["n"], snr_metric=snr_metric, diff_mean=diff["mean"], diff_ci_low=diff["ci_low"],
+            diff_ci_high=diff["ci_high"], diff_n=diff["n"], indistinguishable=diff["indistinguishable"],
+            clean_n=len(clean),
         ))
     return rows

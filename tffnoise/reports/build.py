@@ -15,6 +15,7 @@ import numpy as np
 from tffnoise.metrics.significance import ALPHA, bootstrap_ci, compare_to_clean, repeats_needed
 from tffnoise.metrics.snr import select_level
 from tffnoise.metrics.stability import stability_table
+from tffnoise.reports import groups as _groups
 from tffnoise.reports import records as _rec
 from tffnoise.runner.atomic import write_text
 from tffnoise.reports.tables import fmt, fmt_ci, fmt_p, markdown_table
@@ -23,20 +24,25 @@ SYNTHETIC_BANNER = ("> **⚠ SYNTHETIC** – at least one run in this report is 
                     "real training run). Do not cite these numbers as results.")
 
 HOW_TO_READ = """\
-**How to read this.** Each row is one group (setup × mechanism × distribution × noise level σ); only runs
-that finished (`done`) enter the statistics. *Mean* is the mean final test accuracy over repeats with a 95 %
-percentile-bootstrap CI of that mean (10 000 resamples, seed 0); with n < 2 there is no CI. Every noisy
-group is compared with the setup's **clean reference** (all done level-0 runs of the setup, pooled).
+**How to read this.** Each row is one *setting* (runs that differ only by repeat index/seed); settings are
+never pooled. A section is a *setup*: the settings that share one **clean reference**, the setting
+identical in everything (learning rate, protocol, privacy ...) except that every noise mechanism is off;
+its label shows what differs between setups, a row's label what differs inside the setup. Only runs that
+finished (`done`) enter the statistics. *Mean* is the mean final test accuracy over repeats with a 95 %
+percentile-bootstrap CI of that mean (10 000 resamples, seed 0); with n < 2 there is no CI.
 **PoS** = mean test accuracy(σ) / mean test accuracy(clean): above 1 the noise *helped*. **PoA** = mean test
 loss(σ) / mean test loss(clean) (paper 2 prints accuracy in the denominator, a typo): above 1 the noise *hurt*
-the loss. **SNR** = 10·log10(ā₀² / mean over runs of (a − ā₀)²) on validation accuracy where every run has
-one, else test accuracy: how far the noise moves the outcome relative to the clean accuracy; the clean row
-shows the *floor* set by seed-to-seed spread alone, and a level close to it is indistinguishable from clean.
+the loss. **SNR** is paper 2's 10·log10(signal variance / noise variance), per repeat over the evaluation
+rounds: the variance of the noisy run's validation accuracy curve over the variance of its difference from
+the clean run with the same seed (the test curve where there is no validation set); mean over repeats with
+a Student-t 95 % CI. **Δ paired** is the mean over repeats of (noisy − clean) final test accuracy, same seed,
+with its 95 % t CI: when it contains 0 the level is *indistinguishable from clean*.
 **g** is Hedges' g (standardised difference to clean; |g| ≈ 0.2 small, 0.5 medium, 0.8 large). The two
 p-values (Welch t, Mann–Whitney U, two-sided) are Holm-adjusted within the setup; **✱** marks a group where
 *both* adjusted p-values are below 0.05. A missing mark is not evidence of no effect: check the CI width and
-the "repeats needed" line. The noise level per mechanism is *selected* on validation data (max SNR) and its
-*test* accuracy is reported; when no validation metric exists the selection used test data and is optimistic.
+the "repeats needed" line. The noise level of each line is *selected* by maximum mean SNR on the validation
+curve and its *test* accuracy is reported; without a validation curve the selection used test data and is
+optimistic. Definitions: docs/metrics.md.
 """
 
 
@@ -44,57 +50,67 @@ def _mean(vals: list[float]) -> float:
     return float(np.mean(vals)) if vals else math.nan
 
 
-def _group_name(mechanism: str, distribution: str, level: float) -> str:
-    if level == 0 or mechanism == "none":
-        return "clean (pooled level 0)"
-    return f"{mechanism}/{distribution}" if distribution else mechanism
+def _snr_cell(r: dict) -> tuple[str, str]:
+    if r["snr_n"] == 0:
+        return "–", "–"
+    return fmt(r["snr_db"], 2), fmt_ci(r["snr_ci_low"], r["snr_ci_high"], 2)
 
 
-def _setup_section(records: list[dict], setup: str, stab: list[dict], comp: list[dict]) -> list[str]:
-    protocol = _rec.protocol_of_setup(records, setup)
+def _diff_cell(r: dict) -> str:
+    if r["diff_n"] == 0:
+        return "–"
+    ci = fmt_ci(r["diff_ci_low"], r["diff_ci_high"])
+    return f"{r['diff_mean']:+.4f} {ci}" if ci != "–" else f"{r['diff_mean']:+.4f}"
+
+
+def _setup_section(grouping: _groups.Grouping, setup: str, stab: list[dict], comp: list[dict]) -> list[str]:
+    protocol = grouping.protocol(setup)
     kind = "federated" if _rec.is_federated(protocol) else "centralized"
     out = [f"## {setup}", "", f"Protocol `{protocol or '?'}` ({kind})."]
-    clean = _rec.clean_runs(records, setup)
-    clean_acc = _rec.metric_values(clean, "test_accuracy")
-    if not clean_acc:
-        out.append("**No clean (level-0) run finished for this setup**: PoS, PoA, SNR, effect sizes and p-values "
-                   "are undefined (–).")
-    out.append("")
-    comp_by = {(r["mechanism"], r["distribution"], r["level"]): r for r in comp if r["setup"] == setup}
-    headers = ["group", "σ", "n", "mean test acc", "95% CI", "median", "PoS", "PoA", "SNR dB", "g",
-               "p Welch (Holm)", "p MWU (Holm)", "sig."]
-    rows = []
     srows = [r for r in stab if r["setup"] == setup]
-    # clean reference first, as one pooled row
+    any_key = next((r["key"] for r in srows), None)
+    clean_runs = grouping.clean(any_key) if any_key is not None else []
+    clean_acc = _rec.metric_values(clean_runs, "test_accuracy")
+    if not clean_acc:
+        out.append("**No run of this setup's clean reference finished** (the same setting with the noise off): "
+                   "PoS, PoA, SNR, Δ, effect sizes and p-values are undefined (–).")
+    out.append("")
+    comp_by = {r["key"]: r for r in comp if r["setup"] == setup}
+    headers = ["group", "σ", "n", "mean test acc", "95% CI", "median", "PoS", "PoA", "SNR dB", "SNR 95% CI",
+               "Δ paired [95% CI]", "g", "p Welch (Holm)", "p MWU (Holm)", "sig."]
+    rows = []
     if clean_acc:
         lo, hi = bootstrap_ci(clean_acc)
-        floor = next((r["snr_db"] for r in srows if r["level"] == 0 or r["mechanism"] == "none"), math.nan)
-        rows.append(["clean (pooled level 0)", "0", len(clean_acc), fmt(_mean(clean_acc)), fmt_ci(lo, hi),
-                     fmt(float(np.median(clean_acc))), "1", "1", fmt(floor, 2) + " (floor)", "", "", "", ""])
+        rows.append(["clean", "0", len(clean_acc), fmt(_mean(clean_acc)), fmt_ci(lo, hi),
+                     fmt(float(np.median(clean_acc))), "1", "1", "–", "–", "–", "", "", "", ""])
     for r in srows:
-        if r["level"] == 0 or r["mechanism"] == "none":
+        if r["key"].is_clean:
             continue
-        c = comp_by.get((r["mechanism"], r["distribution"], r["level"]), {})
-        rows.append([_group_name(r["mechanism"], r["distribution"], r["level"]), f"{r['level']:g}", c.get("n", r["n"]),
+        c = comp_by.get(r["key"], {})
+        snr, snr_ci = _snr_cell(r)
+        rows.append([r["key"].line(), f"{r['level']:g}", c.get("n", r["n"]),
                      fmt(c.get("mean", r["test_accuracy"])), fmt_ci(c.get("ci_low"), c.get("ci_high")),
-                     fmt(c.get("median")), fmt(r["pos"]), fmt(r["poa"]), fmt(r["snr_db"], 2), fmt(c.get("hedges_g"), 2),
-                     fmt_p(c.get("p_welch_holm")), fmt_p(c.get("p_mwu_holm")), "✱" if c.get("significant") else ""])
+                     fmt(c.get("median")), fmt(r["pos"]), fmt(r["poa"]), snr, snr_ci, _diff_cell(r),
+                     fmt(c.get("hedges_g"), 2), fmt_p(c.get("p_welch_holm")), fmt_p(c.get("p_mwu_holm")),
+                     "✱" if c.get("significant") else ""])
     if rows:
-        out.append(markdown_table(headers, rows, align="lrrrlrrrrrrrc"))
+        out.append(markdown_table(headers, rows, align="lrrrlrrrrlrrrrc"))
     else:
         out.append("_No finished runs._")
-    paired = [r for r in srows if r["level"] != 0 and r["mechanism"] != "none" and r["n_paired"] > 0]
+    paired = [r for r in srows if not r["key"].is_clean and r["n_paired"] > 0]
     if paired:
-        out += ["", "Paired by repeat index (mean of per-repeat ratios, where repeats align with clean runs): "
-                + "; ".join(f"{_group_name(r['mechanism'], r['distribution'], r['level'])} σ={r['level']:g}: "
-                            f"PoS {fmt(r['pos_paired'])}, PoA {fmt(r['poa_paired'])} (n={r['n_paired']})"
-                            for r in paired) + "."]
-    mechs = list(dict.fromkeys(r["mechanism"] for r in srows if r["level"] != 0 and r["mechanism"] != "none"))
-    if mechs:
-        out += ["", "**Noise level selected by maximum SNR** (selection metric stated; test accuracy reported):", ""]
-        for mech in mechs:
-            choice = select_level(records, setup, mech)
-            out.append(f"- {mech}: {choice.describe()}")
+        out += ["", "Paired by repeat index (mean of per-repeat ratios, each noisy run over the clean run with the "
+                "same seed): " + "; ".join(f"{r['key'].label()}: PoS {fmt(r['pos_paired'])}, PoA "
+                                            f"{fmt(r['poa_paired'])} (n={r['n_paired']})" for r in paired) + "."]
+    lines = list(dict.fromkeys((r["mechanism"], r["distribution"], r["series"]) for r in srows
+                               if not r["key"].is_clean))
+    if lines:
+        out += ["", "**Noise level selected by maximum SNR** per line (SNR curve stated; test accuracy reported; "
+                "Δ = paired difference of final test accuracy from clean):", ""]
+        for mech, dist, series in lines:
+            choice = select_level(grouping, setup, mech, dist, series)
+            name = _groups.GroupKey(setup, mech, dist, 0.0, series).line()
+            out.append(f"- {name}: {choice.describe(line=False)}")
     if len(clean_acc) >= 2:
         sd = float(np.std(clean_acc, ddof=1))
         if sd > 0:
@@ -105,7 +121,8 @@ def _setup_section(records: list[dict], setup: str, stab: list[dict], comp: list
     return out
 
 
-def _diverged_section(records: list[dict]) -> list[str]:
+def _diverged_section(grouping: _groups.Grouping) -> list[str]:
+    records = grouping.records
     div = _rec.diverged_runs(records)
     counts = _rec.status_counts(records)
     out = ["## Runs not in the statistics", ""]
@@ -117,27 +134,26 @@ def _diverged_section(records: list[dict]) -> list[str]:
         out += ["", "Diverged runs:", ""]
         rows = []
         for r in div:
-            key = _rec.group_key(r)
+            key = grouping.key(r)
             rnd = (r.get("final") or {}).get("diverged_round")
             if rnd is None and r.get("history"):
                 rnd = (r["history"][-1] or {}).get("round")
-            rows.append([r.get("run_id", "?"), key.setup, _group_name(key.mechanism, key.distribution, key.level),
-                         f"{key.level:g}", r.get("repeat", ""), "?" if rnd is None else rnd])
+            rows.append([r.get("run_id", "?"), key.setup, key.line(), f"{key.level:g}", r.get("repeat", ""),
+                         "?" if rnd is None else rnd])
         out.append(markdown_table(["run", "setup", "group", "σ", "repeat", "diverged at round"], rows))
     out.append("")
     return out
 
 
-def _dp_section(records: list[dict]) -> list[str]:
+def _dp_section(grouping: _groups.Grouping) -> list[str]:
     rows = []
-    for key, runs in _rec.group_records(records).items():
+    for key, runs in grouping.groups.items():
         eps = _rec.metric_values(runs, "epsilon")
         auc = _rec.metric_values(runs, "mia_auc")
         if not eps and not auc:
             continue
         acc = _rec.metric_values(runs, "test_accuracy")
-        rows.append([key.setup, runs[0].get("protocol", ""), _group_name(key.mechanism, key.distribution, key.level),
-                     f"{key.level:g}", len(runs), fmt(_mean(acc)), fmt(_mean(eps), 3) if eps else "–",
+        rows.append([key.setup, runs[0].get("protocol", ""), key.line(), f"{key.level:g}", len(runs), fmt(_mean(acc)), fmt(_mean(eps), 3) if eps else "–",
                      fmt(_mean(auc), 3) if auc else "–"])
     if not rows:
         return []
@@ -148,21 +164,23 @@ def _dp_section(records: list[dict]) -> list[str]:
                            align="lllrrrrr"), ""]
 
 
-def _summary_markdown(records: list[dict], figures: list[Path], synthetic: bool) -> str:
-    stab = stability_table(records)
-    comp = compare_to_clean(records)
+def _summary_markdown(grouping: _groups.Grouping, figures: list[Path], synthetic: bool) -> str:
+    records = grouping.records
+    stab = stability_table(grouping)
+    comp = compare_to_clean(grouping)
     counts = _rec.status_counts(records)
     out: list[str] = []
     if synthetic:
         out += [SYNTHETIC_BANNER, ""]
     out += [("# SYNTHETIC – " if synthetic else "# ") + "tffnoise report", ""]
     out.append(f"{len(records)} runs ({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'none'}); "
-               f"{len(_rec.setups(records))} setups. Significance level α = {ALPHA} after Holm correction.")
+               f"{len(grouping.setups)} setups, {len(grouping.groups)} settings with finished runs. "
+               f"Significance level α = {ALPHA} after Holm correction.")
     out += ["", HOW_TO_READ]
-    for setup in _rec.setups(records):
-        out += _setup_section(records, setup, stab, comp)
-    out += _dp_section(records)
-    out += _diverged_section(records)
+    for setup in grouping.setups:
+        out += _setup_section(grouping, setup, stab, comp)
+    out += _dp_section(grouping)
+    out += _diverged_section(grouping)
     if figures:
         out += ["## Figures", ""] + [f"- [{p.name}]({p.name})" for p in figures] + [""]
     return "\n".join(out).rstrip() + "\n"
@@ -189,21 +207,22 @@ def build_report(records: Iterable[dict], out_dir: str | os.PathLike) -> dict:
     def add(name: str, path):
         (figures if path is not None else skipped).append(path if path is not None else name)
 
+    grouping = _groups.Grouping(records)
     used = set()
-    for setup in _rec.setups(records):
+    for setup in grouping.setups:
         name = f"boxplot_test_accuracy_{_rec.slug(setup)}"
         base, i = name, 2
         while name in used:
             name, i = f"{base}_{i}", i + 1
         used.add(name)
-        add(name + ".png", _fig.plot_boxplot_test_accuracy(records, setup, out / f"{name}.png", synthetic=synthetic))
-    add("cumulative_train_loss.png", _fig.plot_cumulative_train_loss(records, out / "cumulative_train_loss.png",
+        add(name + ".png", _fig.plot_boxplot_test_accuracy(grouping, setup, out / f"{name}.png", synthetic=synthetic))
+    add("cumulative_train_loss.png", _fig.plot_cumulative_train_loss(grouping, out / "cumulative_train_loss.png",
                                                                      synthetic=synthetic))
-    add("mechanisms_vs_level.png", _fig.plot_mechanisms_vs_level(records, out / "mechanisms_vs_level.png",
+    add("mechanisms_vs_level.png", _fig.plot_mechanisms_vs_level(grouping, out / "mechanisms_vs_level.png",
                                                                  synthetic=synthetic))
     if any(math.isfinite(_rec.final_metric(r, "mia_auc")) for r in records):
-        add("privacy_frontier.png", _fig.plot_privacy_frontier(records, out / "privacy_frontier.png",
+        add("privacy_frontier.png", _fig.plot_privacy_frontier(grouping, out / "privacy_frontier.png",
                                                                synthetic=synthetic))
     summary = out / "summary.md"
-    write_text(summary, _summary_markdown(records, figures, synthetic))
+    write_text(summary, _summary_markdown(grouping, figures, synthetic))
     return {"figures": [str(p) for p in figures], "summary": str(summary), "skipped": skipped}

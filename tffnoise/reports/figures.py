@@ -11,7 +11,6 @@ import math
 import os
 from collections import defaultdict
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -22,6 +21,7 @@ from matplotlib.patches import Patch
 from tffnoise.metrics.boxstats import box_stats, to_bxp
 from tffnoise.metrics.stability import stability_table
 from tffnoise.reports import records as _rec
+from tffnoise.reports.groups import Grouping
 
 SYNTHETIC_TAG = "SYNTHETIC"
 TUKEY_NOTE = "box Q1–Q3, line median, whiskers to most extreme run within 1.5×IQR (Tukey), points outliers"
@@ -30,6 +30,10 @@ _COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 _MECH_COLORS = {"none": "#444444", "input": "#1f77b4", "hidden": "#ff7f0e", "weights": "#2ca02c",
                 "gradient": "#d62728", "label": "#9467bd"}
 _MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+
+def _grouping(records) -> Grouping:
+    return records if isinstance(records, Grouping) else Grouping(records)
 
 
 def _title(text: str, synthetic: bool) -> str:
@@ -64,20 +68,22 @@ def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
 # Paper 1, Figs. 4.1/4.3/4.4: test accuracy box plots per noise level and mechanism/distribution
 # --------------------------------------------------------------------------------------------------
 
-def plot_boxplot_test_accuracy(records: Iterable[dict], setup: str, path: str | os.PathLike,
+def plot_boxplot_test_accuracy(records, setup: str, path: str | os.PathLike,
                                *, synthetic: bool | None = None) -> Path | None:
-    """Box plot of final test accuracy of ``setup``: x = noise level, one box per mechanism/distribution
-    at each level, the pooled clean runs as one box at level 0. Statistics from ``box_stats`` (Tukey)."""
-    records = list(records)
-    synthetic = _rec.is_synthetic(records) if synthetic is None else synthetic
-    clean = _rec.metric_values(_rec.clean_runs(records, setup), "test_accuracy")
-    series: dict[tuple[str, str], dict[float, list[float]]] = defaultdict(dict)
-    for key, runs in _rec.noisy_groups(records).items():
+    """Box plot of final test accuracy of ``setup``: x = the swept noise level, one box per line (setting
+    without its level) at each level, the setup's clean reference setting as one box at level 0.
+    Statistics from ``box_stats`` (Tukey)."""
+    grouping = _grouping(records)
+    synthetic = _rec.is_synthetic(grouping.records) if synthetic is None else synthetic
+    keys = [k for k in grouping.groups if k.setup == setup]
+    clean = _rec.metric_values(grouping.clean(keys[0]), "test_accuracy") if keys else []
+    series: dict[str, dict[float, list[float]]] = defaultdict(dict)
+    for key, runs in grouping.noisy().items():
         if key.setup != setup:
             continue
         vals = _rec.metric_values(runs, "test_accuracy")
         if vals:
-            series[(key.mechanism, key.distribution)][key.level] = vals
+            series[key.line()][key.level] = vals
     if not clean and not series:
         return None
     levels = sorted({lv for s in series.values() for lv in s} | ({0.0} if clean else set()))
@@ -104,15 +110,14 @@ def plot_boxplot_test_accuracy(records: Iterable[dict], setup: str, path: str | 
                boxprops=dict(facecolor=color, alpha=0.55, edgecolor=color), medianprops=dict(color="black"),
                whiskerprops=dict(color=color), capprops=dict(color=color),
                flierprops=dict(marker="o", markersize=4, markerfacecolor=color, markeredgecolor="none"))
-        mech, dist = name
-        handles.append(Patch(facecolor=color, alpha=0.55, edgecolor=color, label=f"{mech}/{dist}" if dist else mech))
+        handles.append(Patch(facecolor=color, alpha=0.55, edgecolor=color, label=name))
     ax.set_xticks(range(len(levels)), [f"{lv:g}" for lv in levels])
     ax.set_xlim(-0.6, len(levels) - 0.4)
     ax.set_xlabel("noise level σ")
     ax.set_ylabel("final test accuracy")
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(_title(f"Test accuracy per noise level – {setup}", synthetic) + f"\n{TUKEY_NOTE}", fontsize=9)
-    ax.legend(handles=handles, title="mechanism/distribution", fontsize=8, title_fontsize=8,
+    ax.legend(handles=handles, title="setting (without level)", fontsize=8, title_fontsize=8,
               loc="center left", bbox_to_anchor=(1.01, 0.5))
     return save_figure(fig, path)
 
@@ -140,15 +145,15 @@ def _mean_curve(runs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
             np.array([np.max(v) for v in vals]))
 
 
-def plot_cumulative_train_loss(records: Iterable[dict], path: str | os.PathLike,
+def plot_cumulative_train_loss(records, path: str | os.PathLike,
                                *, synthetic: bool | None = None) -> Path | None:
     """Mean cumulative training loss per round (band: min–max over repeats), one panel per setup, one
     line per group. Uses ``cumulative_train_loss`` from the history, or the running sum of
     ``train_loss`` when only that is recorded."""
-    records = list(records)
-    synthetic = _rec.is_synthetic(records) if synthetic is None else synthetic
+    grouping = _grouping(records)
+    synthetic = _rec.is_synthetic(grouping.records) if synthetic is None else synthetic
     per_setup: dict[str, list] = defaultdict(list)
-    for key, runs in _rec.group_records(records).items():
+    for key, runs in grouping.groups.items():
         xs, mean, lo, hi = _mean_curve(runs)
         if xs.size:
             per_setup[key.setup].append((key, len(runs), xs, mean, lo, hi))
@@ -161,9 +166,9 @@ def plot_cumulative_train_loss(records: Iterable[dict], path: str | os.PathLike,
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, (setup, lines) in zip(axes, per_setup.items()):
         for j, (key, nrun, xs, mean, lo, hi) in enumerate(lines):
-            color = "#333333" if key.level == 0 else _color(j)
+            color = "#333333" if key.is_clean else _color(j)
             ax.plot(xs, mean, color=color, lw=1.6, label=f"{key.label()} (n={nrun})",
-                    ls="-" if key.level else "--")
+                    ls="--" if key.is_clean else "-")
             if nrun > 1:
                 ax.fill_between(xs, lo, hi, color=color, alpha=0.12, lw=0)
         ax.set_title(setup, fontsize=10)
@@ -181,27 +186,21 @@ def plot_cumulative_train_loss(records: Iterable[dict], path: str | os.PathLike,
 # Paper 2: accuracy, PoS, PoA, SNR versus noise level per mechanism
 # --------------------------------------------------------------------------------------------------
 
-def plot_mechanisms_vs_level(records: Iterable[dict], path: str | os.PathLike, *, rows: list[dict] | None = None,
+def plot_mechanisms_vs_level(records, path: str | os.PathLike, *, rows: list[dict] | None = None,
                              synthetic: bool | None = None) -> Path | None:
-    """Four panels (mean test accuracy, PoS, PoA, SNR) against noise level. One line per
-    (setup, mechanism, distribution): colour = mechanism, solid = centralized, dashed = federated,
-    marker = setup. Accuracy/PoS/PoA lines start at the clean reference (level 0); SNR is drawn for
-    levels > 0 with each setup's clean floor as a dotted line."""
-    records = list(records)
-    synthetic = _rec.is_synthetic(records) if synthetic is None else synthetic
-    rows = stability_table(records) if rows is None else rows
-    noisy = [r for r in rows if r["level"] != 0 and r["mechanism"] != "none"]
+    """Four panels (mean test accuracy, PoS, PoA, paired SNR) against the swept noise level. One line per
+    (setup, line): colour = mechanism, solid = centralized, dashed = federated, marker = setup.
+    Accuracy/PoS/PoA lines start at the clean reference (level 0); SNR exists for levels > 0 only."""
+    grouping = _grouping(records)
+    synthetic = _rec.is_synthetic(grouping.records) if synthetic is None else synthetic
+    rows = stability_table(grouping) if rows is None else rows
+    noisy = [r for r in rows if not r["key"].is_clean]
     if not noisy:
         return None
-    clean_rows = {r["setup"]: r for r in rows if r["level"] == 0 or r["mechanism"] == "none"}
-    clean_acc = {}
-    for setup in clean_rows:
-        vals = _rec.metric_values(_rec.clean_runs(records, setup), "test_accuracy")
-        clean_acc[setup] = float(np.mean(vals)) if vals else math.nan
-    setup_order = _rec.setups(records)
+    setup_order = grouping.setups
     lines: dict[tuple, list[dict]] = defaultdict(list)
     for r in noisy:
-        lines[(r["setup"], r["mechanism"], r["distribution"])].append(r)
+        lines[(r["setup"], r["mechanism"], r["key"].line())].append(r)
     panels = [("test_accuracy", "mean final test accuracy", "Accuracy"),
               ("pos", "PoS = acc(σ) / acc(σ₀)", "Price of Stability"),
               ("poa", "PoA = loss(σ) / loss(σ₀)", "Price of Anarchy"),
@@ -209,7 +208,7 @@ def plot_mechanisms_vs_level(records: Iterable[dict], path: str | os.PathLike, *
     fig = new_figure(13, 8.5)
     axes = fig.subplots(2, 2).ravel()
     mech_seen: dict[str, None] = {}
-    for (setup, mech, dist), pts in lines.items():
+    for (setup, mech, _line), pts in lines.items():
         pts = sorted(pts, key=lambda r: r["level"])
         fed = bool(pts[0]["federated"])
         color = _mech_color(mech, len(mech_seen))
@@ -219,15 +218,12 @@ def plot_mechanisms_vs_level(records: Iterable[dict], path: str | os.PathLike, *
         for ax, (field, ylabel, title) in zip(axes, panels):
             xs = [r["level"] for r in pts]
             ys = [r[field] for r in pts]
-            if field != "snr_db" and setup in clean_rows:
-                ref = {"test_accuracy": clean_acc.get(setup, math.nan), "pos": 1.0, "poa": 1.0}[field]
+            clean = _rec.metric_values(grouping.clean(pts[0]["key"]), "test_accuracy")
+            if field != "snr_db" and clean:
+                ref = {"test_accuracy": float(np.mean(clean)), "pos": 1.0, "poa": 1.0}[field]
                 xs, ys = [0.0] + xs, [ref] + ys
             ys = [y if y is not None and math.isfinite(y) else np.nan for y in ys]
             ax.plot(xs, ys, **style)
-    for setup in setup_order:
-        row = clean_rows.get(setup)
-        if row and math.isfinite(row["snr_db"]):
-            axes[3].axhline(row["snr_db"], color="#888888", ls=":", lw=1)
     for ax, (field, ylabel, title) in zip(axes, panels):
         ax.set_xlabel("noise level σ")
         ax.set_ylabel(ylabel)
@@ -237,8 +233,7 @@ def plot_mechanisms_vs_level(records: Iterable[dict], path: str | os.PathLike, *
             ax.axhline(1.0, color="#888888", lw=0.8)
     handles = [Line2D([], [], color=_mech_color(m, i), lw=2, label=m) for i, m in enumerate(mech_seen)]
     handles += [Line2D([], [], color="black", ls="-", label="centralized"),
-                Line2D([], [], color="black", ls="--", label="federated"),
-                Line2D([], [], color="#888888", ls=":", label="clean SNR floor")]
+                Line2D([], [], color="black", ls="--", label="federated")]
     handles += [Line2D([], [], color="black", ls="", marker=_MARKERS[i % len(_MARKERS)], label=s)
                 for i, s in enumerate(setup_order) if any(k[0] == s for k in lines)]
     fig.legend(handles=handles, loc="outside right center", fontsize=8)
@@ -250,14 +245,14 @@ def plot_mechanisms_vs_level(records: Iterable[dict], path: str | os.PathLike, *
 # Privacy: accuracy versus membership-inference AUC
 # --------------------------------------------------------------------------------------------------
 
-def plot_privacy_frontier(records: Iterable[dict], path: str | os.PathLike,
+def plot_privacy_frontier(records, path: str | os.PathLike,
                           *, synthetic: bool | None = None) -> Path | None:
     """Mean test accuracy against mean MIA AUC per group (error bars: SD over repeats); ε annotated
     where the runs report one. ``None`` when no done run has a finite ``mia_auc``."""
-    records = list(records)
-    synthetic = _rec.is_synthetic(records) if synthetic is None else synthetic
+    grouping = _grouping(records)
+    synthetic = _rec.is_synthetic(grouping.records) if synthetic is None else synthetic
     pts = []
-    for key, runs in _rec.group_records(records).items():
+    for key, runs in grouping.groups.items():
         auc = _rec.metric_values(runs, "mia_auc")
         acc = _rec.metric_values(runs, "test_accuracy")
         if not auc or not acc:

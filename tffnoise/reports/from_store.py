@@ -4,7 +4,26 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from tffnoise.reports.groups import clean_of
 from tffnoise.runner.store import Store, open_store
+
+
+FINAL_KEYS = ("test_accuracy", "test_loss", "val_accuracy", "cumulative_train_loss", "epsilon", "mia_auc")
+
+
+def make_record(row: dict, *, config: dict, history: list[dict], final: dict | None = None) -> dict:
+    """One report record from a store index row, the run's config.toml (as a dict), its metrics.jsonl rows
+    and its summary's final metrics (the index row's values fill what the summary lacks). The one place
+    both `tffnoise report` and the TUI shape records."""
+    final = dict(final or {})
+    for key in FINAL_KEYS:
+        final.setdefault(key, row.get(key))
+    final["diverged_round"] = row.get("diverged_round")
+    rec = {**row, "synthetic": bool(row.get("synthetic")), "distribution": row.get("distribution") or "",
+           "level": row.get("level") or 0.0, "final": final, "config": config,
+           "history": [h for h in history if not h.get("diverged")]}
+    rec["clean_id"] = clean_of(rec)  # the clean reference setting's id, from the stored config
+    return rec
 
 
 def records_from_store(store: Store) -> list[dict]:
@@ -12,17 +31,9 @@ def records_from_store(store: Store) -> list[dict]:
     for row in store.all():
         rid = row["run_id"]
         summary = store.read_json(rid, "summary.json") or {}
-        final = dict(summary.get("final") or {})
-        for key in ("test_accuracy", "test_loss", "val_accuracy", "cumulative_train_loss", "epsilon", "mia_auc"):
-            final.setdefault(key, row.get(key))
-        final["diverged_round"] = row.get("diverged_round")
         cfg_path = store.run_dir(rid) / "config.toml"
         config = tomllib.loads(cfg_path.read_text()) if cfg_path.exists() else {}
-        out.append({"run_id": rid, "status": row["status"], "synthetic": bool(row["synthetic"]),
-                    "setup": row["setup"], "protocol": row["protocol"], "mechanism": row["mechanism"],
-                    "distribution": row["distribution"] or "", "level": row["level"] or 0.0, "repeat": row["repeat"],
-                    "final": final, "history": [h for h in store.read_metrics(rid) if not h.get("diverged")],
-                    "config": config})
+        out.append(make_record(row, config=config, history=store.read_metrics(rid), final=summary.get("final")))
     return out
 
 

@@ -1,9 +1,6 @@
-"""Grouping and lookup helpers over run records (plain dicts from the run store).
+"""Lookup helpers over run records (plain dicts from the run store); grouping is in `reports.groups`.
 
-A *group* is ``(setup, mechanism, distribution, level)``. The *clean reference* of a setup pools
-every ``done`` run of that setup at level 0, whatever its mechanism ("none", or any mechanism at
-level 0). Only ``done`` runs enter statistics; diverged runs are counted and listed separately.
-
+Only ``done`` runs enter statistics; diverged runs are counted and listed separately.
 Nothing here imports TensorFlow or matplotlib.
 """
 
@@ -11,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable
 
 DONE = "done"
 DIVERGED = "diverged"
@@ -22,20 +19,6 @@ DIVERGED = "diverged"
 FEDERATED_PROTOCOLS = frozenset({"fedavg", "dp-fedavg", "periodic-averaging", "no-sync"})
 
 _LEVEL_DIGITS = 6
-
-
-class GroupKey(NamedTuple):
-    setup: str
-    mechanism: str
-    distribution: str
-    level: float
-
-    def label(self) -> str:
-        """Short human label: ``weights/uniform σ=0.3`` or ``clean``."""
-        if self.level == 0 or self.mechanism in ("", "none"):
-            return "clean" if self.mechanism in ("", "none") else f"{self.mechanism} σ=0"
-        dist = f"/{self.distribution}" if self.distribution else ""
-        return f"{self.mechanism}{dist} σ={format_level(self.level)}"
 
 
 def norm_level(level: Any) -> float:
@@ -63,16 +46,8 @@ def distribution_of(rec: dict) -> str:
     return str(rec.get("distribution") or "")
 
 
-def group_key(rec: dict) -> GroupKey:
-    return GroupKey(str(rec.get("setup", "")), mechanism_of(rec), distribution_of(rec), norm_level(rec.get("level", 0)))
-
-
 def is_done(rec: dict) -> bool:
     return rec.get("status") == DONE
-
-
-def is_clean(rec: dict) -> bool:
-    return norm_level(rec.get("level", 0)) == 0.0 or mechanism_of(rec) == "none"
 
 
 def is_synthetic(records: Iterable[dict]) -> bool:
@@ -82,10 +57,6 @@ def is_synthetic(records: Iterable[dict]) -> bool:
 def is_federated(rec_or_protocol: dict | str) -> bool:
     protocol = rec_or_protocol if isinstance(rec_or_protocol, str) else str(rec_or_protocol.get("protocol", ""))
     return protocol in FEDERATED_PROTOCOLS
-
-
-def done_runs(records: Iterable[dict]) -> list[dict]:
-    return [r for r in records if is_done(r)]
 
 
 def diverged_runs(records: Iterable[dict]) -> list[dict]:
@@ -119,60 +90,19 @@ def metric_values(runs: Iterable[dict], name: str) -> list[float]:
     return finite(final_metric(r, name) for r in runs)
 
 
-def metric_by_repeat(runs: Iterable[dict], name: str) -> dict[int, float]:
-    """Final ``name`` per repeat index; several runs with the same repeat index are averaged."""
-    acc: dict[int, list[float]] = defaultdict(list)
+def by_repeat(runs: Iterable[dict]) -> dict[int, dict]:
+    """Run per repeat index (within one setting the same index is the same seed): the pairing rule of
+    every paired comparison. A setting has one run per repeat; should it have more, the first counts."""
+    out: dict[int, dict] = {}
     for r in runs:
-        v = final_metric(r, name)
-        if math.isfinite(v):
-            acc[int(r.get("repeat", 0) or 0)].append(v)
-    return {k: sum(v) / len(v) for k, v in acc.items()}
+        out.setdefault(int(r.get("repeat", 0) or 0), r)
+    return out
 
 
-def setups(records: Iterable[dict]) -> list[str]:
-    """Setup labels in first-seen order."""
-    seen: dict[str, None] = {}
-    for r in records:
-        seen.setdefault(str(r.get("setup", "")), None)
-    return list(seen)
-
-
-def protocol_of_setup(records: Iterable[dict], setup: str) -> str:
-    for r in records:
-        if str(r.get("setup", "")) == setup and r.get("protocol"):
-            return str(r["protocol"])
-    return ""
-
-
-def group_records(records: Iterable[dict], *, only_done: bool = True) -> dict[GroupKey, list[dict]]:
-    """Runs per group, groups sorted by (setup order, mechanism, distribution, level)."""
-    records = list(records)
-    order = {s: i for i, s in enumerate(setups(records))}
-    groups: dict[GroupKey, list[dict]] = defaultdict(list)
-    for r in records:
-        if only_done and not is_done(r):
-            continue
-        groups[group_key(r)].append(r)
-    return dict(sorted(groups.items(), key=lambda kv: (order[kv[0].setup], kv[0].mechanism != "none", kv[0].mechanism,
-                                                       kv[0].distribution, kv[0].level)))
-
-
-def clean_runs(records: Iterable[dict], setup: str) -> list[dict]:
-    """Done level-0 runs of ``setup`` (mechanism "none" or any mechanism at level 0), pooled."""
-    return [r for r in records if is_done(r) and str(r.get("setup", "")) == setup and is_clean(r)]
-
-
-def noisy_groups(records: Iterable[dict]) -> dict[GroupKey, list[dict]]:
-    """Groups with a level above 0 (the ones compared with the clean reference)."""
-    return {k: v for k, v in group_records(records).items() if k.level != 0 and k.mechanism != "none"}
-
-
-def choose_accuracy_metric(runs: Iterable[dict], *, prefer: str = "val") -> str:
-    """``"val_accuracy"`` when every run has a finite final validation accuracy, else ``"test_accuracy"``."""
-    runs = list(runs)
-    if prefer == "val" and runs and all(math.isfinite(final_metric(r, "val_accuracy")) for r in runs):
-        return "val_accuracy"
-    return "test_accuracy"
+def metric_by_repeat(runs: Iterable[dict], name: str) -> dict[int, float]:
+    """Finite final ``name`` of each repeat's run (`by_repeat`)."""
+    values = {k: final_metric(r, name) for k, r in by_repeat(runs).items()}
+    return {k: v for k, v in values.items() if math.isfinite(v)}
 
 
 def history_series(rec: dict, name: str) -> tuple[list[float], list[float]]:

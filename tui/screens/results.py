@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, Tab
 
 from textual_plotext import PlotextPlot
 
+from tffnoise.reports.groups import Grouping
 from tui.store_reader import StoreReader
 from tui.widgets.boxplot import BoxPlot
 from tui.widgets.run_table import fmt, status_text
@@ -28,61 +29,17 @@ HEADERS = {"run_id": "run", "mechanism": "mech", "distribution": "dist", "repeat
            "test_loss": "loss", "epsilon": "ε", "mia_auc": "MIA AUC"}
 
 
-def group_label(r: dict) -> str:
-    mech = r.get("mechanism") or "none"
-    lvl = float(r.get("level") or 0)
-    setup = str(r.get("setup") or "")
-    if mech == "none" or lvl == 0:
-        name = "clean" if mech == "none" else f"{mech} σ=0"
-    else:
-        name = f"{mech}/{r.get('distribution') or ''} σ={lvl:g}"
-    return f"{setup} · {name}" if setup else name
+def stability_rows(records: list[dict]) -> tuple[Grouping, list[dict]]:
+    """The report's own grouping and statistics (`tffnoise report` computes the same rows)."""
+    from tffnoise.metrics.stability import stability_table
 
-
-def group_key(r: dict) -> tuple:
-    return (str(r.get("setup") or ""), r.get("mechanism") or "none", r.get("distribution") or "",
-            round(float(r.get("level") or 0), 6))
-
-
-def _finite(vals) -> list[float]:
-    out = []
-    for v in vals:
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(f):
-            out.append(f)
-    return out
+    grouping = Grouping(records)
+    return grouping, stability_table(grouping)
 
 
 def _mean(vals) -> float:
-    v = _finite(vals)
+    v = [float(x) for x in vals if isinstance(x, (int, float)) and math.isfinite(float(x))]
     return sum(v) / len(v) if v else math.nan
-
-
-def stability_rows(records: list[dict]) -> tuple[list[dict], str]:
-    """tffnoise.metrics.stability_table when available; else PoS/PoA on group means and SNR n/a."""
-    try:
-        from tffnoise.metrics.stability import stability_table
-
-        return stability_table(records), "tffnoise.metrics"
-    except Exception:
-        pass
-    done = [r for r in records if r.get("status") == "done"]
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for r in done:
-        groups[group_key(r)].append(r)
-    rows = []
-    for key, runs in groups.items():
-        clean = [r for r in done if group_key(r)[0] == key[0] and (group_key(r)[3] == 0 or group_key(r)[1] == "none")]
-        acc, loss = _mean(r.get("test_accuracy") for r in runs), _mean(r.get("test_loss") for r in runs)
-        c_acc, c_loss = _mean(r.get("test_accuracy") for r in clean), _mean(r.get("test_loss") for r in clean)
-        rows.append(dict(setup=key[0], mechanism=key[1], distribution=key[2], level=key[3], n=len(runs),
-                         test_accuracy=acc, test_loss=loss,
-                         pos=acc / c_acc if c_acc else math.nan, poa=loss / c_loss if c_loss else math.nan,
-                         snr_db=None))
-    return rows, "simple (tffnoise.metrics unavailable: SNR n/a)"
 
 
 def find_report(store_root: Path, row: dict | None) -> tuple[Path, list[Path]]:
@@ -164,25 +121,23 @@ class ResultsScreen(Screen):
         self.run_worker(self._stats_worker, thread=True, exclusive=True, group="stats")
 
     def _stats_worker(self) -> None:
-        records = list(self.records)
-        rows, source = stability_rows(records)
-        try:
-            import tffnoise.metrics.boxstats  # noqa: F401  (warm the import for the box plots)
-        except Exception:
-            pass
-        self.app.call_from_thread(self._stats_done, records, rows, source)
+        records = self.records
+        grouping, rows = stability_rows(records)
+        import tffnoise.metrics.boxstats  # noqa: F401  (warm the import for the box plots)
 
-    def _stats_done(self, records, rows, source) -> None:
-        if records is not self.records and records != self.records:
+        self.app.call_from_thread(self._stats_done, records, grouping, rows)
+
+    def _stats_done(self, records, grouping, rows) -> None:
+        if records is not self.records:
             return  # a newer reload is on its way
-        self.fill_boxes()
-        self.fill_pos(rows, source)
+        self.fill_boxes(grouping)
+        self.fill_pos(rows)
         self.stats_ready = True
 
     def visible(self) -> list[dict]:
         words = self.filter_text.lower().split()
         rows = [r for r in self.records
-                if all(any(w in str(v).lower() for v in r.values() if not isinstance(v, dict)) for w in words)]
+                if all(any(w in str(v).lower() for v in r.values() if not isinstance(v, (dict, list))) for w in words)]
 
         def key(r):
             v = r.get(self.sort_col)
@@ -219,37 +174,30 @@ class ResultsScreen(Screen):
             f"/ filter · sorted by {HEADERS.get(self.sort_col, self.sort_col)} {arrow} · {t.row_count} shown")
         self._show_report()
 
-    def fill_boxes(self) -> None:
-        groups: dict[tuple, list[float]] = defaultdict(list)
-        labels = {}
-        for r in self.records:
-            if r.get("status") != "done":
-                continue
-            k = group_key(r)
-            groups[k].append(r.get("test_accuracy"))
-            labels[k] = group_label(r)
-        ordered = sorted(groups, key=lambda k: (k[0], k[1] != "none" and k[3] != 0, k[1], k[2], k[3]))
+    def fill_boxes(self, grouping: Grouping) -> None:
         lines: list = []
-        for k in ordered:
-            if not lines or lines[-1][0] != k[0]:
-                lines.append((k[0], ("setup: " + k[0]) if k[0] else "(no setup)", None))
-            lines.append((k[0], labels[k].split(" · ", 1)[-1], groups[k]))
-        self.query_one("#boxes", BoxPlot).set_groups([(label, vals) for _, label, vals in lines])
+        for setup in grouping.setups:
+            keys = [k for k in grouping.groups if k.setup == setup]
+            if keys:
+                lines.append((("setup: " + setup) if setup else "(no setup)", None))
+            lines += [(k.label(), [r["final"].get("test_accuracy") for r in grouping.groups[k]]) for k in keys]
+        self.query_one("#boxes", BoxPlot).set_groups(lines)
 
-    def fill_pos(self, rows=None, source=None) -> None:
-        if rows is None:
-            rows, source = stability_rows(self.records)
+    def fill_pos(self, rows: list[dict]) -> None:
         self.query_one("#pos-source", Static).update(
-            f"PoS = acc(σ)/acc(clean) (>1 noise helped) · PoA = loss(σ)/loss(clean) (>1 hurt) · [dim]{source}[/]")
+            "PoS = acc(σ)/acc(clean) (>1 noise helped) · PoA = loss(σ)/loss(clean) (>1 hurt) · SNR: paper 2, "
+            "paired by seed · Δ: paired test accuracy difference, ≈ = 95% CI contains 0 [dim](as tffnoise report)[/]")
         t = self.query_one("#pos-table", DataTable)
         t.clear(columns=True)
-        for c in ("setup", "group", "n", "acc", "PoS", "PoA", "SNR dB"):
+        for c in ("setup", "group", "n", "acc", "PoS", "PoA", "SNR dB", "Δ"):
             t.add_column(c, key=c)
         for r in rows:
             snr = r.get("snr_db")
-            snr_s = "n/a" if snr is None or (isinstance(snr, float) and math.isnan(snr)) else f"{snr:.1f}"
-            t.add_row(str(r.get("setup", ""))[:22], group_label({**r, "setup": ""}), str(r.get("n", "")),
-                      fmt(r.get("test_accuracy")), fmt(r.get("pos")), fmt(r.get("poa")), snr_s)
+            snr_s = "n/a" if snr is None or math.isnan(snr) else f"{snr:.1f}"
+            same = {True: " ≈", False: "", None: ""}[r.get("indistinguishable")]
+            diff = "" if r["key"].is_clean or not r.get("diff_n") else f"{r['diff_mean']:+.3f}{same}"
+            t.add_row(str(r.get("setup", ""))[:22], r["key"].label(), str(r.get("n", "")),
+                      fmt(r.get("test_accuracy")), fmt(r.get("pos")), fmt(r.get("poa")), snr_s, diff)
 
     def fill_dp(self) -> None:
         dp = [r for r in self.records if r.get("epsilon") is not None or r.get("mia_auc") is not None]
@@ -264,14 +212,16 @@ class ResultsScreen(Screen):
         note.update("lower ε = stronger privacy · MIA AUC near 0.5 = the attack fails")
         for c in ("group", "n", "acc", "ε", "MIA AUC"):
             t.add_column(c, key=c)
-        groups: dict[tuple, list[dict]] = defaultdict(list)
+        grouping = Grouping(self.records)
+        groups: dict = defaultdict(list)
         for r in dp:
-            groups[group_key(r)].append(r)
+            groups[grouping.key(r)].append(r)
         rows = []
-        one_setup = len({k[0] for k in groups}) == 1
+        one_setup = len({k.setup for k in groups}) == 1
         for k, runs in groups.items():
-            rows.append((group_label({**runs[0], "setup": ""} if one_setup else runs[0]), len(runs), _mean(r.get("test_accuracy") for r in runs),
-                         _mean(r.get("epsilon") for r in runs), _mean(r.get("mia_auc") for r in runs)))
+            rows.append((k.label() if one_setup else f"{k.setup} · {k.label()}", len(runs),
+                         _mean(r.get("test_accuracy") for r in runs), _mean(r.get("epsilon") for r in runs),
+                         _mean(r.get("mia_auc") for r in runs)))
         rows.sort(key=lambda x: (math.isnan(x[3]), -x[3] if not math.isnan(x[3]) else 0))
         for label, n, acc, eps, auc in rows:
             t.add_row(label[:36], str(n), fmt(acc), fmt(eps, ".2f"), fmt(auc))

@@ -4,31 +4,15 @@
 """
 from __future__ import annotations
 
-import math
-
 from rich.text import Text
 from textual.widgets import Static
 
 
 def box_stats(values: list[float]) -> dict:
-    """tffnoise.metrics.box_stats when present (matplotlib's Tukey rule); a plain fallback otherwise."""
-    try:
-        from tffnoise.metrics.boxstats import box_stats as bs
+    """The report's Tukey statistics (`tffnoise.metrics.boxstats`, matplotlib's rule); imported on first use."""
+    from tffnoise.metrics.boxstats import box_stats as bs
 
-        return bs(values)
-    except Exception:
-        xs = sorted(float(v) for v in values if v is not None and math.isfinite(float(v)))
-        if not xs:
-            nan = math.nan
-            return dict(q1=nan, median=nan, q3=nan, whisker_low=nan, whisker_high=nan, outliers=[], n=0, mean=nan)
-
-        def q(p):
-            k = (len(xs) - 1) * p
-            lo, hi = math.floor(k), math.ceil(k)
-            return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
-
-        return dict(q1=q(0.25), median=q(0.5), q3=q(0.75), whisker_low=xs[0], whisker_high=xs[-1], outliers=[],
-                    n=len(xs), mean=sum(xs) / len(xs))
+    return bs(values)
 
 
 def render_boxes(groups: list[tuple[str, list[float] | None]], width: int = 80, label_w: int = 24) -> Text:
