@@ -273,10 +273,13 @@ def _unused_model(cfg: schema.Config) -> None:
         _unused("model", m, ("architecture", "hidden", "activation", "dropout", "width", "mixed_precision"),
                 "model.builder builds the whole model; set this in the builder (dropout: tffnoise.noise.layers.SeededDropout)")
         return
-    if m.architecture == "linear":
-        if m.hidden:  # [] says what 'linear' is
-            _unused("model", m, ("hidden",), "model.architecture = 'linear' has no hidden layer (or [])")
-        _unused("model", m, ("activation", "dropout"), "model.architecture = 'linear' has no hidden layer")
+    if m.architecture == "linear" and m.hidden:  # [] says what 'linear' is
+        _unused("model", m, ("hidden",), "model.architecture = 'linear' has no hidden layer (or [])")
+    if m.architecture == "linear" or (m.architecture == "mlp" and not m.hidden):
+        why = ("model.architecture = 'linear'" if m.architecture == "linear" else "model.hidden = []") + " has no hidden layer"
+        _unused("model", m, ("activation", "dropout"), why)
+        if "hidden" in cfg.noise:
+            _unused("noise.hidden", cfg.noise["hidden"], ("level",), why + " to put hidden noise after")
     elif m.architecture != "mlp":
         _unused("model", m, ("hidden", "activation"),
                 f"model.architecture = {m.architecture!r} has fixed layers (ReLU; set its size with model.width)")
