@@ -291,7 +291,7 @@ def _unused_privacy(cfg: schema.Config) -> None:
     p = cfg.privacy
     if p.mode == "none":
         _unused("privacy", p, ("noise_multiplier", "l2_norm_clip", "microbatches", "delta", "target_epsilon", "accountant"),
-                "privacy.mode = 'none' (set 'dp-sgd' or 'dp-fedavg' to use it)")
+                "privacy.mode = 'none' trains without DP (set 'dp-sgd' or 'dp-fedavg' to use it)")
         return
     if p.mode == "dp-fedavg":
         _unused("privacy", p, ("microbatches",), "only privacy.mode = 'dp-sgd' cuts batches into microbatches")
