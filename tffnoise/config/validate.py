@@ -313,6 +313,9 @@ def _unused_execution(cfg: schema.Config) -> None:
 def _unused_noise(cfg: schema.Config) -> None:
     for name, ns in cfg.noise.items():
         defaults = {**{f.name: _default(ns, f.name) for f in dataclasses.fields(ns)}, **MECHANISM_DEFAULTS[name]}
+        if ns.schedule == "init" and ns.decay == "anneal":
+            raise ConfigError(f"noise.{name}.decay", ns.decay, "'none' or 'inverse' with schedule = 'init' "
+                              "(initialization noise is drawn once, at level ε; there is nothing to anneal)")
         if ns.decay != "anneal":
             _unused(f"noise.{name}", ns, ("gamma",), f"only decay = 'anneal' uses γ (this one: {ns.decay!r})", defaults)
         if name == "label" and cfg.data.targets != "pm1":
