@@ -115,7 +115,8 @@ def build_plugin(path: str, input_shape, num_classes: int, seed: int) -> tf.kera
 
     Randomness must come from tffnoise's keyed layers (`tffnoise.noise.layers.SeededDropout`,
     `AdditiveNoise`): Keras's own random layers draw from Keras's generator, which the stacked engine
-    cannot reproduce, so the engines would train different models. Regularization losses (`model.losses`)
+    cannot reproduce and the run's seed does not key, so the engines would train different models and
+    a rerun would not reproduce its run. Regularization losses (`model.losses`)
     are added to the training objective in both engines (the stacked engine: L1/L2 weight regularizers
     of Dense layers)."""
     from tffnoise.data.plugin import load_callable
@@ -150,7 +151,8 @@ def _refuse_keras_randomness(path: str, model: tf.keras.Model) -> None:
         if isinstance(layer, kinds) and not isinstance(layer, (SeededDropout, AdditiveNoise)):
             raise ConfigError("model.builder", path,
                               f"a model without Keras's own random layers: {layer.name!r} is {type(layer).__name__}, "
-                              "whose draws the engines cannot share; use tffnoise.noise.layers.SeededDropout(rate, seed=...) "
+                              "whose draws come from Keras's generator, not the run's keyed stream (the engines would differ, "
+                              "reruns would not reproduce); use tffnoise.noise.layers.SeededDropout(rate, seed=...) "
                               "(AdditiveNoise for noise)")
 
 
