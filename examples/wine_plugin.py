@@ -22,7 +22,8 @@ def load_data(seed: int) -> dict:
 
 def build_model(input_shape: tuple, num_classes: int, seed: int) -> tf.keras.Model:
     """Model contract: (input_shape, num_classes, seed) -> tf.keras.Model with softmax outputs over num_classes.
-    Dense, Flatten, Dropout and tffnoise noise layers run on both engines; other layers need engine = "tff"."""
+    Dense (L1/L2 weight regularizers included), Flatten, tffnoise's SeededDropout and noise layers run on
+    both engines; other layers need engine = "tff"; Keras's own Dropout is refused (use SeededDropout)."""
     init = tf.keras.initializers.GlorotUniform(seed)
     return tf.keras.Sequential([
         tf.keras.Input(shape=input_shape),

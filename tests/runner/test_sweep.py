@@ -117,7 +117,7 @@ def test_divergence_is_marked_and_the_sweep_goes_on(tmp_path):
     # Paper 1: the linear model with squared loss overflows without decay at a large step.
     res = cli("run", QUICK, "--out", str(out), "--set", "training.rounds=30", "--set", "experiment.repeats=1",
               "--set", "data.source=susy", "--set", "data.synthetic=true", "--set", "model.architecture=linear",
-              "--set", "model.output=linear", "--set", "data.targets=pm1", "--set", "sweep.grid={}", "--set",
+              "--set", "model.hidden=[]", "--set", "model.output=linear", "--set", "data.targets=pm1", "--set", "sweep.grid={}", "--set",
               'sweep.cases=[{"training.learning_rate" = 1.0, "noise.weights.decay" = "none"}, {"training.learning_rate" = 0.001}]',
               "--json")
     assert res.returncode == 0, res.stderr

@@ -19,7 +19,7 @@ import tensorflow as tf
 from tffnoise.algorithms import checkpoint
 from tffnoise.algorithms import keys as keylib
 from tffnoise.algorithms import losses
-from tffnoise.algorithms.forward import forward, forward_shared, stack_plan
+from tffnoise.algorithms.forward import forward, forward_shared, penalty, stack_plan
 from tffnoise.algorithms.problem import Problem
 
 EVAL_CHUNK = 8192
@@ -201,6 +201,9 @@ class _RoundProgram:
             pe = losses.per_example(self.kind, out, y)
             bl = losses.batch_loss(self.kind, pe)
             total = tf.reduce_sum(bl)
+            reg = penalty(plan, p_eval)  # a plug-in's weight regularizers (model.losses): objective only
+            if reg is not None:
+                total = total + tf.reduce_sum(reg)
         grads = tape.gradient(total, p_eval)
         if self.dp_sgd is not None:
             grads = self.dp_sgd.private_gradients(self, p_eval, x, y, sk, g, keys)

@@ -214,13 +214,15 @@ def _client_train(problem: Problem, lay: ProcessLayout, model, weights, round_do
                 out = model(x, training=True)
             pe = losses.per_example(problem.loss_kind, out, y)
             bl = losses.batch_loss(problem.loss_kind, pe)
+            # a plug-in's regularization losses join the objective, as in Keras; the reported loss is the data's
+            objective = bl + tf.add_n(model.losses) if model.losses else bl
         # What the full-batch pass left in the non-trainable weights (BN statistics), read before any
         # DP-SGD microbatch pass runs the layers again.
         after = [v.read_value() for v in variables]
         if lay.dp_sgd:
             grads = _dp_sgd_gradients(problem, lay, model, trainable_index, x, y, sk, key, g)
         else:
-            tgrads = tape.gradient(bl, trainable_vars)
+            tgrads = tape.gradient(objective, trainable_vars)
             # Every weight gets a gradient slot (zeros where none), so mechanism draws keep Keras indices.
             grads = [tf.zeros_like(v) for v in variables]
             for k, j in enumerate(trainable_index):

@@ -1,7 +1,8 @@
 """The experiment config: one typed tree that the CLI, the recipes and the TUI all build and run.
 
 Every field carries its allowed values in `meta` so that validation, the TUI's form and the docs read the
-same source. Plain dataclasses (not pydantic): TFF pins typing-extensions 4.5, which pydantic 2 refuses.
+same source. A field that the rest of the config makes meaningless (a fedavg server setting under another
+protocol, a privacy field with mode none, ...) must stay at its default: validate.py refuses it by name. Plain dataclasses (not pydantic): TFF pins typing-extensions 4.5, which pydantic 2 refuses.
 """
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ class Experiment:
 class Data:
     source: str = spec("digits", doc="Dataset, or a plug-in 'package.module:function'.", choices=DATA_SOURCES,
                        plugin=True)
-    path: str = spec("", doc="File or folder holding the dataset ('' = the standard places).")
-    synthetic: bool = spec(False, doc="Use the synthetic stand-in (susy, cifar10, mnist); outputs say SYNTHETIC.")
+    path: str = spec("", doc="File or folder holding the dataset ('' = the standard places; not for digits, synthetic or plug-in data).")
+    synthetic: bool = spec(False, doc="Use the synthetic stand-in (susy, cifar10, mnist); outputs say SYNTHETIC. Not for plug-in data.")
     clients: int = spec(10, doc="Number of learners m.", min=1)
     examples_per_client: int = spec(0, doc="Training examples per learner (0 = split the training set equally).", min=0)
     test_examples: int = spec(0, doc="Held-out test examples (0 = the whole test set).", min=0)
@@ -62,13 +63,14 @@ class Data:
 @dataclass
 class Model:
     architecture: str = spec("mlp", doc="Model family, or a plug-in via model.builder.", choices=ARCHITECTURES)
-    hidden: list = spec(None, doc="Hidden layer widths (mlp).", factory=lambda: [32, 64])
-    activation: str = spec("sigmoid", doc="Hidden activation (mlp).", choices=ACTIVATIONS)
+    hidden: list = spec(None, doc="Hidden layer widths (mlp; 'linear' takes [] or the default).", factory=lambda: [32, 64])
+    activation: str = spec("sigmoid", doc="Hidden activation (mlp only).", choices=ACTIVATIONS)
     output: str = spec("softmax", doc="Output layer: softmax over classes or one linear unit.", choices=OUTPUTS)
-    dropout: float = spec(0.0, doc="Dropout rate after each hidden layer.", min=0.0, max=0.95)
+    dropout: float = spec(0.0, doc="Dropout rate after each hidden layer (mlp, CNNs; keyed, the same masks in both engines).", min=0.0, max=0.95)
     mixed_precision: bool = spec(False, doc="Compute in float16 with float32 weights (GPUs with tensor cores; engine 'tff'). No loss scaling.")
     width: float = spec(1.0, doc="Width multiplier for the CNNs (1 = the paper's sizes; smaller for smoke runs).", min=0.0, min_exclusive=True)
-    builder: str = spec("", doc="Plug-in model builder 'package.module:function' ('' = built-in).")
+    builder: str = spec("", doc="Plug-in model builder 'package.module:function' ('' = built-in); the other model fields "
+                               "except output stay at their defaults (the builder sets them).")
 
 
 @dataclass
@@ -76,31 +78,31 @@ class Training:
     protocol: str = spec("periodic-averaging", doc="Training protocol.", choices=PROTOCOLS)
     batch_size: int = spec(10, doc="Mini-batch size B.", min=1)
     learning_rate: float = spec(0.25, doc="Local SGD learning rate η.", min=0.0, min_exclusive=True)
-    sync_period: int = spec(10, doc="Local steps between synchronizations (Algorithm 1's b).", min=1)
+    sync_period: int = spec(10, doc="Local steps per round: between synchronizations (Algorithm 1's b); serial and no-sync count rounds with it.", min=1)
     rounds: int = spec(0, doc="Synchronization rounds (0 = derive from epochs).", min=0)
-    epochs: float = spec(1.0, doc="Passes over each learner's data when rounds = 0.", min=0.0, min_exclusive=True)
+    epochs: float = spec(1.0, doc="Passes over each learner's data when rounds = 0 (with rounds set, leave the default).", min=0.0, min_exclusive=True)
     loss: str = spec("auto", doc="'auto' (crossentropy for softmax, squared for linear), 'squared' (Σ½(f−y)², paper 1), 'mse'.", choices=LOSSES)
-    server_learning_rate: float = spec(1.0, doc="FedAvg server learning rate.", min=0.0, min_exclusive=True)
-    server_momentum: float = spec(0.0, doc="FedAvg server momentum.", min=0.0, max=0.999)
+    server_learning_rate: float = spec(1.0, doc="FedAvg server learning rate (protocol fedavg only).", min=0.0, min_exclusive=True)
+    server_momentum: float = spec(0.0, doc="FedAvg server momentum (protocol fedavg only).", min=0.0, max=0.999)
     clients_per_round: int = spec(0, doc="Learners sampled per round for fedavg (0 = all).", min=0)
     eval_every: int = spec(1, doc="Evaluate the test set every this many rounds (the last round always).", min=1)
 
 
 @dataclass
 class NoiseSpec:
-    distribution: str = spec("uniform", doc="Zero-mean distribution.", choices=DISTRIBUTIONS)
+    distribution: str = spec("uniform", doc="Zero-mean distribution (label noise: ±1 targets only; flips draw none).", choices=DISTRIBUTIONS)
     level: float = spec(0.0, doc="Noise level ε (uniform width, Gaussian/Laplace std, label flip probability).", min=0.0)
     schedule: str = spec("sync", doc="When weight/gradient noise is added: init, every sync, every step (default per mechanism).", choices=SCHEDULES)
     decay: str = spec("inverse", doc="'none', 'inverse' (ε/k after the k-th sync, ε/g at step g), 'anneal' (ε/(1+k)^(γ/2)); default per mechanism.", choices=DECAYS)
-    gamma: float = spec(0.55, doc="Annealing exponent γ for decay = 'anneal'.", min=0.0)
+    gamma: float = spec(0.55, doc="Annealing exponent γ (decay = 'anneal' only).", min=0.0)
 
 
 @dataclass
 class Privacy:
     mode: str = spec("none", doc="'dp-sgd' (per-example clipping + noise in every local step) or 'dp-fedavg' (client-level clipping + noise at aggregation); composes with the protocol.", choices=PRIVACY_MODES)
-    noise_multiplier: float = spec(1.0, doc="DP noise multiplier (σ / clipping norm).", min=0.0)
+    noise_multiplier: float = spec(1.0, doc="DP noise multiplier (σ / clipping norm); leave the default with target_epsilon.", min=0.0)
     l2_norm_clip: float = spec(1.0, doc="Clipping norm: per example (dp-sgd) or per client update (dp-fedavg).", min=0.0, min_exclusive=True)
-    microbatches: int = spec(0, doc="DP-SGD microbatches (0 = one per example).", min=0)
+    microbatches: int = spec(0, doc="DP-SGD microbatches (0 = one per example; dp-sgd only).", min=0)
     delta: float = spec(1e-5, doc="δ for the reported ε.", min=0.0, max=1.0, min_exclusive=True)
     target_epsilon: float = spec(0.0, doc="If > 0, choose the noise multiplier that reaches this ε.", min=0.0)
     accountant: str = spec("rdp", doc="Privacy accountant.", choices=ACCOUNTANTS)
@@ -110,8 +112,8 @@ class Privacy:
 @dataclass
 class Execution:
     workers: list = spec(None, doc="TFF worker services 'host:port' for engine = 'tff' ([] = local).", factory=list)
-    connect_timeout_s: float = spec(10.0, doc="Seconds to wait for each worker at start.", min=0.0, min_exclusive=True)
-    call_timeout_s: float = spec(600.0, doc="Seconds one round may take on the workers.", min=0.0, min_exclusive=True)
+    connect_timeout_s: float = spec(10.0, doc="Seconds to wait for each worker at start (with workers).", min=0.0, min_exclusive=True)
+    call_timeout_s: float = spec(600.0, doc="Seconds one round may take on the workers (with workers).", min=0.0, min_exclusive=True)
     threads: int = spec(0, doc="Stacked engine on CPU: run a cell's repeats as this many equal groups in parallel threads "
                                "(0 = one per usable CPU core, a container's CPU quota included; 1 = one group).", min=0)
 

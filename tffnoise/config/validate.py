@@ -209,5 +209,116 @@ def config_from_dict(data: dict) -> schema.Config:
             kwargs[key] = check_value(key, value, top[key])
     cfg = schema.Config(**kwargs)
     _check_cross_fields(cfg)
+    _check_unused(cfg)
     _check_sweep(cfg.sweep)
     return cfg
+
+
+# --- values the rest of the config makes meaningless ----------------------------------------------
+# A value is refused only where it differs from its default: a config written back in full (to_toml,
+# the run store's config.toml, the TUI's form) carries every default and must stay valid, so "the user
+# wrote it" cannot be told from "it is the default", and a default that does not apply changes nothing.
+
+def _default(obj, name: str, defaults: dict | None = None):
+    if defaults and name in defaults:
+        return defaults[name]
+    f = {f.name: f for f in dataclasses.fields(obj)}[name]
+    return f.default_factory() if f.default is dataclasses.MISSING else f.default
+
+
+def _unused(prefix: str, obj, names, why: str, defaults: dict | None = None) -> None:
+    """Refuse each of `names` that is not at its default, with why it does not apply here."""
+    for name in names:
+        default = _default(obj, name, defaults)
+        if getattr(obj, name) != default:
+            raise ConfigError(f"{prefix}.{name}", getattr(obj, name), f"{default!r} (the default): {why}")
+
+
+def _check_unused(cfg: schema.Config) -> None:
+    _unused_training(cfg)
+    _unused_data(cfg)
+    _unused_model(cfg)
+    _unused_privacy(cfg)
+    _unused_execution(cfg)
+    _unused_noise(cfg)
+
+
+def _unused_training(cfg: schema.Config) -> None:
+    t = cfg.training
+    if t.protocol != "fedavg":
+        _unused("training", t, ("server_learning_rate", "server_momentum"),
+                f"only training.protocol = 'fedavg' has a server optimizer; {t.protocol!r} takes the average as it is")
+    if t.rounds:
+        _unused("training", t, ("epochs",), f"training.rounds = {t.rounds} sets the length (epochs count only with rounds = 0)")
+
+
+def _unused_data(cfg: schema.Config) -> None:
+    d = cfg.data
+    if d.partition != "dirichlet":
+        _unused("data", d, ("alpha",), f"only data.partition = 'dirichlet' uses it (this config: {d.partition!r})")
+    if d.partition != "shards":
+        _unused("data", d, ("shards_per_client",), f"only data.partition = 'shards' uses it (this config: {d.partition!r})")
+    if ":" in d.source:
+        _unused("data", d, ("path", "synthetic"),
+                "a plug-in data.source loads its own data (it returns 'synthetic' in its dict)")
+    elif d.synthetic:
+        _unused("data", d, ("path",), "data.synthetic = true reads no file")
+    elif d.source == "digits":
+        _unused("data", d, ("path",), "source 'digits' is bundled with scikit-learn")
+
+
+def _unused_model(cfg: schema.Config) -> None:
+    m = cfg.model
+    if m.builder:
+        _unused("model", m, ("architecture", "hidden", "activation", "dropout", "width", "mixed_precision"),
+                "model.builder builds the whole model; set this in the builder (dropout: tffnoise.noise.layers.SeededDropout)")
+        return
+    if m.architecture == "linear" and m.hidden:  # [] says what 'linear' is
+        _unused("model", m, ("hidden",), "model.architecture = 'linear' has no hidden layer (or [])")
+    if m.architecture == "linear" or (m.architecture == "mlp" and not m.hidden):
+        why = ("model.architecture = 'linear'" if m.architecture == "linear" else "model.hidden = []") + " has no hidden layer"
+        _unused("model", m, ("activation", "dropout"), why)
+        if "hidden" in cfg.noise:
+            _unused("noise.hidden", cfg.noise["hidden"], ("level",), why + " to put hidden noise after")
+    elif m.architecture != "mlp":
+        _unused("model", m, ("hidden", "activation"),
+                f"model.architecture = {m.architecture!r} has fixed layers (ReLU; set its size with model.width)")
+    if m.architecture in ("mlp", "linear"):
+        _unused("model", m, ("width",), "only the CNN architectures have a width multiplier (set model.hidden)")
+
+
+def _unused_privacy(cfg: schema.Config) -> None:
+    p = cfg.privacy
+    if p.mode == "none":
+        _unused("privacy", p, ("noise_multiplier", "l2_norm_clip", "microbatches", "delta", "target_epsilon", "accountant"),
+                "privacy.mode = 'none' trains without DP (set 'dp-sgd' or 'dp-fedavg' to use it)")
+        return
+    if p.mode == "dp-fedavg":
+        _unused("privacy", p, ("microbatches",), "only privacy.mode = 'dp-sgd' cuts batches into microbatches")
+    if p.target_epsilon > 0:
+        _unused("privacy", p, ("noise_multiplier",),
+                f"privacy.target_epsilon = {p.target_epsilon:g} chooses the noise multiplier")
+
+
+def _unused_execution(cfg: schema.Config) -> None:
+    e = cfg.execution
+    if cfg.engine != "tff":
+        _unused("execution", e, ("workers",), "workers serve engine = 'tff'; engine 'stacked' trains in this process")
+    if not e.workers:
+        _unused("execution", e, ("connect_timeout_s", "call_timeout_s"), "only remote execution.workers have timeouts")
+    if cfg.engine != "stacked":
+        _unused("execution", e, ("threads",), "only engine = 'stacked' runs repeats in threads")
+
+
+def _unused_noise(cfg: schema.Config) -> None:
+    for name, ns in cfg.noise.items():
+        defaults = {**{f.name: _default(ns, f.name) for f in dataclasses.fields(ns)}, **MECHANISM_DEFAULTS[name]}
+        if ns.schedule == "init" and ns.decay == "anneal":
+            raise ConfigError(f"noise.{name}.decay", ns.decay, "'none' or 'inverse' with schedule = 'init' "
+                              "(initialization noise is drawn once, at level ε; there is nothing to anneal)")
+        if ns.decay != "anneal":
+            _unused(f"noise.{name}", ns, ("gamma",), f"only decay = 'anneal' uses γ (this one: {ns.decay!r})", defaults)
+        if name == "label" and cfg.data.targets != "pm1":
+            _unused("noise.label", ns, ("distribution",),
+                    "label noise flips class labels with probability level; a distribution is drawn only for data.targets = 'pm1'",
+                    defaults)

@@ -118,7 +118,14 @@ def _build(model_cfg, input_shape, num_classes: int, mechanisms, seed: int) -> t
 
 def build_plugin(path: str, input_shape, num_classes: int, seed: int) -> tf.keras.Model:
     """Plug-in contract: fn(input_shape: tuple, num_classes: int, seed: int) -> tf.keras.Model whose output
-    is softmax probabilities over num_classes (or one linear unit for ±1 targets)."""
+    is softmax probabilities over num_classes (or one linear unit for ±1 targets).
+
+    Randomness must come from tffnoise's keyed layers (`tffnoise.noise.layers.SeededDropout`,
+    `AdditiveNoise`): Keras's own random layers draw from Keras's generator, which the stacked engine
+    cannot reproduce and the run's seed does not key, so the engines would train different models and
+    a rerun would not reproduce its run. Regularization losses (`model.losses`)
+    are added to the training objective in both engines (the stacked engine: L1/L2 weight regularizers
+    of Dense layers)."""
     from tffnoise.data.plugin import load_callable
 
     fn = load_callable(path, "model.builder")
@@ -133,7 +140,35 @@ def build_plugin(path: str, input_shape, num_classes: int, seed: int) -> tf.kera
     out_units = model.output_shape[-1]
     if out_units not in (num_classes, 1):
         raise UserError(f"model.builder: {path} outputs {out_units} units; expected {num_classes} (softmax) or 1 (±1 targets)")
+    _refuse_keras_randomness(path, model)
     return model
+
+
+def _keras_random_layers():
+    base = getattr(getattr(tf.keras, "__internal__", None), "layers", None)
+    base = getattr(base, "BaseRandomLayer", None)
+    kinds = (tf.keras.layers.Dropout, tf.keras.layers.GaussianNoise, tf.keras.layers.GaussianDropout,
+             tf.keras.layers.AlphaDropout)
+    return kinds + ((base,) if base is not None else ())
+
+
+def _refuse_keras_randomness(path: str, model: tf.keras.Model) -> None:
+    kinds = _keras_random_layers()
+    for layer in model.submodules:
+        if isinstance(layer, kinds) and not isinstance(layer, (SeededDropout, AdditiveNoise)):
+            raise ConfigError("model.builder", path,
+                              f"a model without Keras's own random layers: {layer.name!r} is {type(layer).__name__}, "
+                              "whose draws come from Keras's generator, not the run's keyed stream (the engines would differ, "
+                              "reruns would not reproduce); use tffnoise.noise.layers.SeededDropout(rate, seed=...) "
+                              "(AdditiveNoise for noise)")
+
+
+def check_plugin(cfg, model: tf.keras.Model) -> None:
+    """What a plug-in model cannot do under this config (checked before anything is written)."""
+    if model.losses and cfg.privacy.mode == "dp-sgd":
+        raise ConfigError("model.builder", cfg.model.builder,
+                          "a model without regularization losses (model.losses) with privacy.mode = 'dp-sgd', "
+                          "which clips per-example gradients of the data loss only (or privacy.mode = 'dp-fedavg')")
 
 
 def parameter_count(model: tf.keras.Model) -> int:

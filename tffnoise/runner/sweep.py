@@ -37,12 +37,16 @@ def preflight(specs) -> None:
             continue
         seen.add(key)
         ds = dataset_for(cfg)
-        if cfg.engine == "stacked":
+        if cfg.engine == "stacked" or cfg.model.builder:  # a plug-in's layers are known once it is built
             from tffnoise.algorithms.forward import stack_plan
-            from tffnoise.models.builders import build_model
+            from tffnoise.models.builders import build_model, check_plugin
             from tffnoise.noise.registry import build
 
-            stack_plan(build_model(cfg.model, ds.x_train.shape[1:], ds.num_classes, build(cfg.noise), 0))
+            model = build_model(cfg.model, ds.x_train.shape[1:], ds.num_classes, build(cfg.noise), 0)
+            if cfg.model.builder:
+                check_plugin(cfg, model)
+            if cfg.engine == "stacked":
+                stack_plan(model)
 
 
 def _is_run_failure(exc: Exception) -> bool:
