@@ -7,6 +7,7 @@ import json
 import sys
 
 from tffnoise.errors import UserError
+from tffnoise.runner.store import STATUSES
 from tffnoise.tflog import quiet_tensorflow
 
 
@@ -99,7 +100,7 @@ def cmd_runs(args) -> int:
     store = open_store(args.dir)
     if args.show:
         return show_run(store, args.show)
-    rows = store.all("status = ?", (args.status,)) if args.status else store.all()
+    rows = store.all(args.status)
     if args.json:
         print(json.dumps(rows, indent=1, default=str))
     else:
@@ -163,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("runs", help="list the runs in a run store")
     s.add_argument("dir", help="run store directory")
     s.add_argument("--show", metavar="RUN", help="print one run's config, provenance and summary")
-    s.add_argument("--status", choices=("pending", "running", "done", "diverged", "failed"))
+    s.add_argument("--status", choices=STATUSES)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_runs)
 

@@ -11,19 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def pid_alive(pid) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    except (OSError, ValueError):
-        return False
-    return True
+from tffnoise.runner.store import pid_alive  # noqa: F401 (the launcher imports it from here)
 
 
 def runner_alive(pid) -> bool:

@@ -1,13 +1,14 @@
 """A sweep is cases × grid × repeats; each (setting, repeat) is one run with a stable id."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
 from dataclasses import dataclass
 
 from tffnoise.config.load import apply_overrides
-from tffnoise.config.schema import Config
+from tffnoise.config.schema import Config, Training
 from tffnoise.config.validate import config_from_dict
 
 
@@ -18,6 +19,10 @@ class RunSpec:
     repeat: int
     config: Config          # the resolved setting (sweep removed)
     overrides: tuple        # the (key, value) pairs that made this setting, for labels
+
+
+# fields added after stores existed: at their defaults they stay out of the hash
+DIVERGENCE_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Training) if f.name.startswith("divergence_")}
 
 
 def canonical(data) -> str:
@@ -32,6 +37,9 @@ def setting_id(cfg: Config) -> str:
     d["experiment"].pop("repeats", None)
     d["experiment"].pop("name", None)
     d.pop("execution", None)  # where TFF runs does not change the numbers
+    for key, default in DIVERGENCE_DEFAULTS.items():  # added later: default values keep older stores' ids
+        if d["training"].get(key) == default:
+            d["training"].pop(key)
     # a mechanism at level 0 is the clean run (tested bit-identical), so sweeps run it once
     d["noise"] = {k: v for k, v in d["noise"].items() if v["level"] != 0}
     return hashlib.sha256(canonical(d).encode()).hexdigest()[:12]

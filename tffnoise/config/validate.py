@@ -192,6 +192,12 @@ def _check_cross_fields(cfg: schema.Config) -> None:
         raise ConfigError("data.synthetic", True, "false for source 'digits' (it is real embedded data)")
 
 
+def _check_divergence(t: schema.Training) -> None:
+    if 0 < t.divergence_factor <= 1:
+        # a loss at or below its start would count as run away: every run would end diverged
+        raise ConfigError("training.divergence_factor", t.divergence_factor, "0 (off) or a number > 1")
+
+
 def config_from_dict(data: dict) -> schema.Config:
     """The single entry point: every front end builds its Config here."""
     if not isinstance(data, dict):
@@ -209,5 +215,6 @@ def config_from_dict(data: dict) -> schema.Config:
             kwargs[key] = check_value(key, value, top[key])
     cfg = schema.Config(**kwargs)
     _check_cross_fields(cfg)
+    _check_divergence(cfg.training)
     _check_sweep(cfg.sweep)
     return cfg

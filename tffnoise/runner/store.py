@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -18,8 +19,30 @@ from pathlib import Path
 
 from tffnoise.runner.atomic import dumps_line, write_json, write_text
 
-STATUSES = ("pending", "running", "done", "diverged", "failed")
+STATUSES = ("pending", "running", "interrupted", "done", "diverged", "failed")
 FINISHED = ("done", "diverged")
+
+
+def pid_alive(pid) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    except (OSError, ValueError, OverflowError):
+        return False
+    return True
+
+
+def observed(row: dict) -> dict:
+    """The index says `running` until its writer says otherwise, and a writer that is killed (SIGKILL, a
+    crash, the TUI's cancel) never does: a running row whose process is gone reads as `interrupted`."""
+    if row.get("status") == "running" and not pid_alive(row.get("pid")):
+        row["status"] = "interrupted"
+    return row
 
 COLUMNS = {
     "run_id": "TEXT PRIMARY KEY", "setting_id": "TEXT", "experiment": "TEXT", "repeat": "INTEGER",
@@ -98,15 +121,17 @@ class Store:
 
     def get(self, run_id: str) -> dict | None:
         row = self.connect().execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
-        return dict(row) if row else None
+        return observed(dict(row)) if row else None
 
     def find(self, prefix: str) -> dict | None:
         rows = self.connect().execute("SELECT * FROM runs WHERE run_id LIKE ?", (prefix + "%",)).fetchall()
-        return dict(rows[0]) if len(rows) == 1 else None
+        return observed(dict(rows[0])) if len(rows) == 1 else None
 
-    def all(self, where: str = "", params=()) -> list[dict]:
-        q = "SELECT * FROM runs" + (f" WHERE {where}" if where else "") + " ORDER BY created, setting_id, repeat"
-        return [dict(r) for r in self.connect().execute(q, params).fetchall()]
+    def all(self, status: str | None = None) -> list[dict]:
+        """Every run (or those whose observed status is `status`), oldest first."""
+        q = "SELECT * FROM runs ORDER BY created, setting_id, repeat"
+        rows = [observed(dict(r)) for r in self.connect().execute(q).fetchall()]
+        return [r for r in rows if status is None or r["status"] == status]
 
     # --- per-run files --------------------------------------------------------------------------
     def append_metrics(self, run_id: str, row: dict) -> None:

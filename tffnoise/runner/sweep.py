@@ -6,7 +6,9 @@ data file, a model the engine cannot run) stop the sweep before anything is writ
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
 import time
 
 from tffnoise.config import expand, to_toml
@@ -62,8 +64,6 @@ def plan(base: dict):
 
 def run_sweep(base: dict, emit=lambda e: None) -> dict:
     from tffnoise.runner import provenance
-    from tffnoise.runner.cell import execute_cell, load_checkpoint
-
     from tffnoise.runner.gpus import configure_gpus
 
     specs, cells = plan(base)
@@ -83,6 +83,26 @@ def run_sweep(base: dict, emit=lambda e: None) -> dict:
     emit({"event": "sweep_started", "out": str(store.root), "runs": total, "finished": done_before,
           "cells": len(cells)})
     t0 = time.time()
+    try:
+        _run_cells(cells, store, emit)
+    except BaseException:  # Ctrl-C (or any stop): say so now rather than leave readers to notice the dead pid
+        with contextlib.suppress(Exception):  # never mask the stop itself
+            for r in store.all("running"):
+                if r["pid"] == os.getpid():
+                    store.update(r["run_id"], status="interrupted")
+        raise
+    rows = [store.get(s.run_id) for s in specs]
+    result = {"out": str(store.root), "runs": total, "wall_s": time.time() - t0,
+              "status": {st: sum(1 for r in rows if r["status"] == st) for st in ("done", "diverged", "failed")},
+              "synthetic": any(r["synthetic"] for r in rows), "rows": rows}
+    emit({"event": "sweep_finished", **{k: v for k, v in result.items() if k != "rows"}})
+    store.close()
+    return result
+
+
+def _run_cells(cells, store: Store, emit) -> None:
+    from tffnoise.runner.cell import execute_cell, load_checkpoint
+
     for cell in cells:
         pending = [s for s in cell if store.get(s.run_id)["status"] not in FINISHED]
         by_round: dict = {}
@@ -104,10 +124,3 @@ def run_sweep(base: dict, emit=lambda e: None) -> dict:
                 for s in group:
                     store.update(s.run_id, status="failed", error=msg)
                     emit({"event": "run_failed", "run_id": s.run_id, "error": msg})
-    rows = [store.get(s.run_id) for s in specs]
-    result = {"out": str(store.root), "runs": total, "wall_s": time.time() - t0,
-              "status": {st: sum(1 for r in rows if r["status"] == st) for st in ("done", "diverged", "failed")},
-              "synthetic": any(r["synthetic"] for r in rows), "rows": rows}
-    emit({"event": "sweep_finished", **{k: v for k, v in result.items() if k != "rows"}})
-    store.close()
-    return result
