@@ -1,6 +1,7 @@
 """The run store: one folder per run plus a SQLite index that other processes read while a sweep writes.
 
     OUT/index.sqlite            runs table (WAL mode: readers never block the writer)
+    OUT/writer.lock             pid, host, start time of the one process writing OUT (tffnoise.runner.lock)
     OUT/runs/<run_id>/config.toml   resolved config of the run's setting
     OUT/runs/<run_id>/run.json      identity, labels, provenance
     OUT/runs/<run_id>/metrics.jsonl one JSON object per round (truncated back to the checkpoint on resume)
@@ -37,10 +38,10 @@ def pid_alive(pid) -> bool:
     return True
 
 
-def observed(row: dict) -> dict:
+def observed(row: dict, alive=pid_alive) -> dict:
     """The index says `running` until its writer says otherwise, and a writer that is killed (SIGKILL, a
     crash, the TUI's cancel) never does: a running row whose process is gone reads as `interrupted`."""
-    if row.get("status") == "running" and not pid_alive(row.get("pid")):
+    if row.get("status") == "running" and not alive(row.get("pid")):
         row["status"] = "interrupted"
     return row
 
@@ -119,18 +120,30 @@ class Store:
             con.execute(f"UPDATE runs SET {', '.join(k + '=?' for k in keys)} WHERE run_id=?",
                         [fields[k] for k in keys] + [run_id])
 
+    def writing(self):
+        """Whether a pid is the store's live writer: the holder of its lock (tffnoise.runner.lock); for a
+        store written before the lock existed, any live process."""
+        from tffnoise.runner.lock import LOCK_NAME, holder, holder_alive
+
+        if not (self.root / LOCK_NAME).exists():
+            return pid_alive
+        w = holder(self.root)
+        live = holder_alive(w)
+        return lambda pid: live and pid is not None and str(pid) == str(w.get("pid"))
+
     def get(self, run_id: str) -> dict | None:
         row = self.connect().execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
-        return observed(dict(row)) if row else None
+        return observed(dict(row), self.writing()) if row else None
 
     def find(self, prefix: str) -> dict | None:
         rows = self.connect().execute("SELECT * FROM runs WHERE run_id LIKE ?", (prefix + "%",)).fetchall()
-        return observed(dict(rows[0])) if len(rows) == 1 else None
+        return observed(dict(rows[0]), self.writing()) if len(rows) == 1 else None
 
     def all(self, status: str | None = None) -> list[dict]:
         """Every run (or those whose observed status is `status`), oldest first."""
         q = "SELECT * FROM runs ORDER BY created, setting_id, repeat"
-        rows = [observed(dict(r)) for r in self.connect().execute(q).fetchall()]
+        alive = self.writing()
+        rows = [observed(dict(r), alive) for r in self.connect().execute(q).fetchall()]
         return [r for r in rows if status is None or r["status"] == status]
 
     # --- per-run files --------------------------------------------------------------------------

@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import sys
 import time
 
 from tffnoise.config import expand, to_toml
 from tffnoise.config.sweep import canonical
 from tffnoise.errors import UserError
 from tffnoise.runner.labels import index_row
+from tffnoise.runner.lock import StoreLock, describe
 from tffnoise.runner.store import FINISHED, Store
 
 _DATA_CACHE: dict = {}
@@ -63,14 +65,24 @@ def plan(base: dict):
 
 
 def run_sweep(base: dict, emit=lambda e: None) -> dict:
-    from tffnoise.runner import provenance
     from tffnoise.runner.gpus import configure_gpus
 
     specs, cells = plan(base)
+    out = specs[0].config.out
+    lock = StoreLock(out)
+    lock.check()  # a second writer is refused before it loads anything
     configure_gpus()
     preflight(specs)
-    out = specs[0].config.out
-    store = Store(out)
+    with lock:
+        if lock.stale:
+            print(f"warning: {lock.path}: took over the lock left by {describe(lock.stale)}, which is no longer "
+                  "running", file=sys.stderr)
+        return _sweep(specs, cells, Store(out), emit)
+
+
+def _sweep(specs, cells, store: Store, emit) -> dict:
+    from tffnoise.runner import provenance
+
     prov = provenance.collect()
     for s in specs:
         meta = {"run_id": s.run_id, "setting_id": s.setting_id, "repeat": s.repeat,
