@@ -112,9 +112,15 @@ def show_run(store, run_id: str) -> int:
     row = store.get(run_id) or store.find(run_id)
     if row is None:
         raise UserError(f"run {run_id!r}: not in {store.root} (see `tffnoise runs {store.root}`)")
+    from tffnoise.runner.store import warn
+
     meta = store.read_json(row["run_id"], "run.json") or {}
     summary = store.read_json(row["run_id"], "summary.json") or {}
-    print(json.dumps({"index": row, "run": meta, "summary": summary}, indent=2, default=str))
+    hist, problem = store.metrics_checked(row["run_id"], row)
+    if problem:
+        warn(f"{store.run_dir(row['run_id']) / 'metrics.jsonl'}: {problem}")
+    history = {"rounds": len(hist), "complete": problem is None, "problem": problem}
+    print(json.dumps({"index": row, "run": meta, "summary": summary, "history": history}, indent=2, default=str))
     return 0
 
 

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tffnoise.runner.store import pid_alive  # noqa: F401 (the launcher imports it from here)
+from tffnoise.runner.store import FINISHED, history_problem, parse_metrics, pid_alive  # noqa: F401 (the launcher imports pid_alive)
 
 
 def runner_alive(pid) -> bool:
@@ -60,7 +60,7 @@ class StoreReader:
         self.root = Path(root)
         self.clock = clock
         self._store = None
-        self._metrics: dict[str, tuple[int, list[dict]]] = {}
+        self._metrics: dict[str, tuple[int, list[dict], int | None]] = {}
         self.progress: dict[str, Progress] = {}
 
     # --- index ----------------------------------------------------------------------------------
@@ -81,10 +81,10 @@ class StoreReader:
             self._store = None
 
     def rows(self) -> list[dict]:
-        store = self._open()
-        if store is None:
-            return []
         try:
+            store = self._open()
+            if store is None:
+                return []
             rows = store.all()
         except Exception:  # sqlite busy / table not created yet: next poll
             return []
@@ -120,20 +120,24 @@ class StoreReader:
         cached = self._metrics.get(run_id)
         if cached and cached[0] == size:
             return cached[1]
-        out = []
-        for line in p.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                break
-        self._metrics[run_id] = (size, out)
+        try:
+            out, bad = parse_metrics(p.read_bytes())
+        except OSError:
+            out, bad = [], 1
+        self._metrics[run_id] = (size, out, bad)
         return out
+
+    def history_problem(self, row: dict) -> str | None:
+        """What is wrong with a finished run's history (None when whole); see tffnoise.runner.store."""
+        self.metrics(row["run_id"])
+        cached = self._metrics.get(row["run_id"])
+        return history_problem(cached[1] if cached else [], cached[2] if cached else None, row)
 
     def run_json(self, run_id: str, name: str = "run.json") -> dict | None:
         p = self.root / "runs" / run_id / name
         try:
             return json.loads(p.read_text())
-        except (OSError, json.JSONDecodeError):
+        except (OSError, ValueError):  # missing, half-written or overwritten
             return None
 
     def newest_devices(self) -> tuple[list[str], str | None]:
@@ -146,7 +150,7 @@ class StoreReader:
         for f in files[:20]:
             try:
                 data = json.loads(f.read_text())
-            except (OSError, json.JSONDecodeError):
+            except (OSError, ValueError):
                 continue
             devs = (data.get("provenance") or {}).get("devices")
             if devs is not None:
@@ -160,7 +164,8 @@ class StoreReader:
         for r in rows:
             final = {k: r.get(k) for k in ("test_accuracy", "test_loss", "val_accuracy", "cumulative_train_loss",
                                            "epsilon", "mia_auc", "diverged_round")}
-            out.append({**r, "final": final})
+            problem = self.history_problem(r) if r.get("status") in FINISHED else None
+            out.append({**r, "final": final, "history_incomplete": problem})
         return out
 
     def launch_logs(self) -> list[Path]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from tffnoise.runner.store import Store, open_store
+from tffnoise.runner.store import Store, open_store, warn
 
 
 def records_from_store(store: Store) -> list[dict]:
@@ -17,12 +17,21 @@ def records_from_store(store: Store) -> list[dict]:
             final.setdefault(key, row.get(key))
         final["diverged_round"] = row.get("diverged_round")
         cfg_path = store.run_dir(rid) / "config.toml"
-        config = tomllib.loads(cfg_path.read_text()) if cfg_path.exists() else {}
+        try:
+            config = tomllib.loads(cfg_path.read_text()) if cfg_path.exists() else {}
+        except (OSError, ValueError):
+            warn(f"{cfg_path}: unreadable; the run's config is left out of the report")
+            config = {}
+        history, problem = store.metrics_checked(rid, row)
+        if problem:  # a part of a history would draw a curve that looks whole: leave it out, say so
+            warn(f"{store.run_dir(rid) / 'metrics.jsonl'}: {problem}; run {rid}'s curves are left out "
+                 "(the next `tffnoise run` reruns it)")
+            history = []
         out.append({"run_id": rid, "status": row["status"], "synthetic": bool(row["synthetic"]),
                     "setup": row["setup"], "protocol": row["protocol"], "mechanism": row["mechanism"],
                     "distribution": row["distribution"] or "", "level": row["level"] or 0.0, "repeat": row["repeat"],
-                    "final": final, "history": [h for h in store.read_metrics(rid) if not h.get("diverged")],
-                    "config": config})
+                    "final": final, "history": [h for h in history if not h.get("diverged")],
+                    "history_incomplete": problem, "config": config})
     return out
 
 

@@ -27,11 +27,23 @@ def make_engine(name: str, problem):
 
 
 def load_checkpoint(store: Store, run_id: str) -> dict | None:
+    """The run's last checkpoint; None (start from round 0) when there is none or it is damaged, which
+    is moved aside with a warning naming it rather than blocking the sweep."""
     p = store.run_dir(run_id) / "checkpoint.npz"
     if not p.exists():
         return None
-    with np.load(p) as z:
-        return {k: z[k] for k in z.files}
+    try:
+        with np.load(p) as z:
+            state = {k: z[k] for k in z.files}
+        int(state["round"])
+        return state
+    except Exception as exc:  # BadZipFile, EOFError, OSError, ValueError, KeyError: all mean unreadable
+        from tffnoise.runner.store import warn
+
+        os.replace(p, p.with_name("checkpoint.npz.damaged"))
+        warn(f"{p}: unreadable checkpoint ({type(exc).__name__}); run {run_id} restarts from round 0 "
+             f"(kept as {p.name}.damaged)")
+        return None
 
 
 def save_checkpoint(store: Store, run_id: str, state: dict) -> None:

@@ -17,7 +17,7 @@ from tffnoise.config.sweep import canonical
 from tffnoise.errors import UserError
 from tffnoise.runner.labels import index_row
 from tffnoise.runner.lock import StoreLock, describe
-from tffnoise.runner.store import FINISHED, Store
+from tffnoise.runner.store import FINISHED, Store, warn
 
 _DATA_CACHE: dict = {}
 
@@ -90,6 +90,10 @@ def _sweep(specs, cells, store: Store, emit) -> dict:
                 "provenance": prov, "config": s.config.to_dict()}
         store.register(s.run_id, {"setting_id": s.setting_id, "repeat": s.repeat, **index_row(s.config, s.overrides, s.config.engine)},
                        to_toml(s.config), meta)
+    for s in specs:  # a finished run whose files were damaged since is not finished
+        problem = store.check_finished(s.run_id)
+        if problem:
+            warn(problem)
     total = len(specs)
     done_before = sum(1 for s in specs if store.get(s.run_id)["status"] in FINISHED)
     emit({"event": "sweep_started", "out": str(store.root), "runs": total, "finished": done_before,
