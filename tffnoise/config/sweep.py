@@ -5,11 +5,13 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass
 
 from tffnoise.config.load import apply_overrides
 from tffnoise.config.schema import Config, Training
-from tffnoise.config.validate import config_from_dict
+from tffnoise.config.validate import MAX_RUNS, config_from_dict
+from tffnoise.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -55,17 +57,23 @@ def expand(base: dict) -> list[RunSpec]:
     body = {k: v for k, v in base.items() if k != "sweep"}
     cases = cfg.sweep.cases or [{}]
     keys = list(cfg.sweep.grid)
-    combos = list(itertools.product(*(cfg.sweep.grid[k] for k in keys))) or [()]
+    settings = len(cases) * math.prod(len(cfg.sweep.grid[k]) for k in keys)
+    if settings > MAX_RUNS:  # counted before any is built
+        raise ConfigError("sweep", f"{settings} settings", f"at most {MAX_RUNS} runs in one sweep (cases × grid × repeats)")
     runs: list[RunSpec] = []
     seen = set()
     for case in cases:
-        for combo in combos:
+        for combo in itertools.product(*(cfg.sweep.grid[k] for k in keys)):
             pairs = tuple(case.items()) + tuple(zip(keys, combo))
             setting = config_from_dict(apply_overrides(body, pairs))
             sid = setting_id(setting)
             if sid in seen:
                 continue
             seen.add(sid)
+            if len(runs) + setting.experiment.repeats > MAX_RUNS:
+                raise ConfigError("experiment.repeats", setting.experiment.repeats,
+                                  f"at most {MAX_RUNS} runs in one sweep (cases × grid × repeats; this one has more "
+                                  f"than {len(runs) + setting.experiment.repeats})")
             for rep in range(setting.experiment.repeats):
                 runs.append(RunSpec(run_id(sid, rep), sid, rep, setting, pairs))
     return runs

@@ -33,6 +33,22 @@ def dataset_for(cfg):
 
 def preflight(specs) -> None:
     """Load each dataset and build each model once, so user errors surface before the store is touched."""
+    check_data(specs)
+    check_models(specs)
+
+
+def check_data(specs) -> None:
+    """Every setting's data-size checks (no TensorFlow: they run before the GPUs are configured)."""
+    from tffnoise.config.validate import check_data_fit
+
+    fitted = set()
+    for spec in specs:
+        if spec.setting_id not in fitted:
+            fitted.add(spec.setting_id)
+            check_data_fit(spec.config, dataset_for(spec.config))
+
+
+def check_models(specs) -> None:
     seen = set()
     for spec in specs:
         cfg = spec.config
@@ -71,8 +87,9 @@ def run_sweep(base: dict, emit=lambda e: None) -> dict:
     out = specs[0].config.out
     lock = StoreLock(out)
     lock.check()  # a second writer is refused before it loads anything
+    check_data(specs)
     configure_gpus()
-    preflight(specs)
+    check_models(specs)
     with lock:
         if lock.stale:
             print(f"warning: {lock.path}: took over the lock left by {describe(lock.stale)}, which is no longer "
