@@ -235,6 +235,8 @@ def check_data_fit(cfg: schema.Config, ds) -> None:
 
     d, t = cfg.data, cfg.training
     n_test = len(ds.y_test)
+    if n_test == 0:
+        raise ConfigError("data.source", d.source, "a dataset with a non-empty test set (this one has no test examples)")
     if d.test_examples > n_test:
         raise ConfigError("data.test_examples", d.test_examples, f"at most {n_test}, the size of the test set (0 = all of it)")
     parts = partition(ds.y_train, d.clients, d.examples_per_client or None, d.partition, alpha=d.alpha,
