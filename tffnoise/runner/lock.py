@@ -73,7 +73,7 @@ def holder_alive(info: dict | None) -> bool:
     if not pid_alive(info.get("pid")):
         return False
     start = _process_start(int(info["pid"]))
-    return start is None or start <= float(info.get("started") or 0) + 1.0
+    return start is None or start <= float(info.get("started") or 0) + 10.0  # slack: btime is whole seconds, clocks get stepped
 
 
 class StoreLock:
