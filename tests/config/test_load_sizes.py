@@ -27,9 +27,12 @@ def test_repeats_beyond_the_run_bound_are_refused_before_specs_are_built():
         expand({"experiment": {"repeats": MAX_RUNS + 1}})
     with pytest.raises(ConfigError, match="experiment.repeats: 1000000000 "):
         expand({"experiment": {"repeats": 1e9}})
-    # the bound counts the whole sweep: two settings of MAX_RUNS / 2 + 1 repeats each
-    with pytest.raises(ConfigError, match="experiment.repeats"):
-        expand({"experiment": {"repeats": MAX_RUNS // 2 + 1}, "sweep": {"grid": {"training.learning_rate": [0.1, 0.2]}}})
+    # the bound counts the whole sweep: two settings of MAX_RUNS / 2 and MAX_RUNS / 2 + 1 repeats
+    half = MAX_RUNS // 2
+    cases = [{"experiment.repeats": half, "training.learning_rate": 0.1},
+             {"experiment.repeats": half + 1, "training.learning_rate": 0.2}]
+    with pytest.raises(ConfigError, match=f"experiment.repeats: {half + 1} .* at least {MAX_RUNS + 1}"):
+        expand({"sweep": {"cases": cases}})
     grid = {"training.learning_rate": [0.1 + i for i in range(400)], "training.batch_size": list(range(1, 401))}
     with pytest.raises(ConfigError, match="sweep: '160000 settings'"):  # refused without building 160000 configs
         expand({"sweep": {"grid": grid}})

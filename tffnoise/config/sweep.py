@@ -72,8 +72,8 @@ def expand(base: dict) -> list[RunSpec]:
             seen.add(sid)
             if len(runs) + setting.experiment.repeats > MAX_RUNS:
                 raise ConfigError("experiment.repeats", setting.experiment.repeats,
-                                  f"at most {MAX_RUNS} runs in one sweep (cases × grid × repeats; this one has more "
-                                  f"than {len(runs) + setting.experiment.repeats})")
+                                  f"at most {MAX_RUNS} runs in one sweep (cases × grid × repeats; this one has at least "
+                                  f"{len(runs) + setting.experiment.repeats})")
             for rep in range(setting.experiment.repeats):
                 runs.append(RunSpec(run_id(sid, rep), sid, rep, setting, pairs))
     return runs
