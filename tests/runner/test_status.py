@@ -73,6 +73,7 @@ def test_a_running_run_whose_process_is_gone_reads_interrupted(tmp_path, dead_pi
     assert [r["run_id"] for r in json.loads(res.stdout)] == ["r1"]
 
 
+@pytest.mark.slow
 def test_finite_runaway_loss_marks_the_run_diverged(tmp_path):
     # learning rate 1e30 saturates the cross-entropy at about 14.4 from round 2 on (13.5 in round 1): with
     # the factor set just above 1 that is a run-away, and the run must end diverged, not done
