@@ -7,6 +7,7 @@ import json
 import sys
 
 from tffnoise.errors import UserError
+from tffnoise.runner.store import STATUSES
 from tffnoise.tflog import quiet_tensorflow
 
 
@@ -99,7 +100,7 @@ def cmd_runs(args) -> int:
     store = open_store(args.dir)
     if args.show:
         return show_run(store, args.show)
-    rows = store.all("status = ?", (args.status,)) if args.status else store.all()
+    rows = store.all(args.status)
     if args.json:
         print(json.dumps(rows, indent=1, default=str))
     else:
@@ -111,9 +112,15 @@ def show_run(store, run_id: str) -> int:
     row = store.get(run_id) or store.find(run_id)
     if row is None:
         raise UserError(f"run {run_id!r}: not in {store.root} (see `tffnoise runs {store.root}`)")
+    from tffnoise.runner.store import warn
+
     meta = store.read_json(row["run_id"], "run.json") or {}
     summary = store.read_json(row["run_id"], "summary.json") or {}
-    print(json.dumps({"index": row, "run": meta, "summary": summary}, indent=2, default=str))
+    hist, problem = store.metrics_checked(row["run_id"], row)
+    if problem:
+        warn(f"{store.run_dir(row['run_id']) / 'metrics.jsonl'}: {problem}")
+    history = {"rounds": len(hist), "complete": problem is None, "problem": problem}
+    print(json.dumps({"index": row, "run": meta, "summary": summary, "history": history}, indent=2, default=str))
     return 0
 
 
@@ -163,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("runs", help="list the runs in a run store")
     s.add_argument("dir", help="run store directory")
     s.add_argument("--show", metavar="RUN", help="print one run's config, provenance and summary")
-    s.add_argument("--status", choices=("pending", "running", "done", "diverged", "failed"))
+    s.add_argument("--status", choices=STATUSES)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_runs)
 

@@ -11,19 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def pid_alive(pid) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    except (OSError, ValueError):
-        return False
-    return True
+from tffnoise.runner.store import FINISHED, history_problem, parse_metrics, pid_alive  # noqa: F401 (the launcher imports pid_alive)
 
 
 def runner_alive(pid) -> bool:
@@ -72,7 +60,7 @@ class StoreReader:
         self.root = Path(root)
         self.clock = clock
         self._store = None
-        self._metrics: dict[str, tuple[int, list[dict]]] = {}
+        self._metrics: dict[str, tuple[int, list[dict], int | None]] = {}
         self._configs: dict[str, dict] = {}
         self.progress: dict[str, Progress] = {}
 
@@ -94,10 +82,10 @@ class StoreReader:
             self._store = None
 
     def rows(self) -> list[dict]:
-        store = self._open()
-        if store is None:
-            return []
         try:
+            store = self._open()
+            if store is None:
+                return []
             rows = store.all()
         except Exception:  # sqlite busy / table not created yet: next poll
             return []
@@ -133,20 +121,24 @@ class StoreReader:
         cached = self._metrics.get(run_id)
         if cached and cached[0] == size:
             return cached[1]
-        out = []
-        for line in p.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                break
-        self._metrics[run_id] = (size, out)
+        try:
+            out, bad = parse_metrics(p.read_bytes())
+        except OSError:
+            out, bad = [], 1
+        self._metrics[run_id] = (size, out, bad)
         return out
+
+    def history_problem(self, row: dict) -> str | None:
+        """What is wrong with a finished run's history (None when whole); see tffnoise.runner.store."""
+        self.metrics(row["run_id"])
+        cached = self._metrics.get(row["run_id"])
+        return history_problem(cached[1] if cached else [], cached[2] if cached else None, row)
 
     def run_json(self, run_id: str, name: str = "run.json") -> dict | None:
         p = self.root / "runs" / run_id / name
         try:
             return json.loads(p.read_text())
-        except (OSError, json.JSONDecodeError):
+        except (OSError, ValueError):  # missing, half-written or overwritten
             return None
 
     def newest_devices(self) -> tuple[list[str], str | None]:
@@ -159,7 +151,7 @@ class StoreReader:
         for f in files[:20]:
             try:
                 data = json.loads(f.read_text())
-            except (OSError, json.JSONDecodeError):
+            except (OSError, ValueError):
                 continue
             devs = (data.get("provenance") or {}).get("devices")
             if devs is not None:
@@ -184,9 +176,14 @@ class StoreReader:
         from tffnoise.reports.from_store import make_record
 
         rows = self.rows() if rows is None else rows
-        return [make_record(r, config=self.config(r["run_id"]),
-                            history=self.metrics(r["run_id"]) if r.get("status") == "done" else [])
-                for r in rows]
+        out = []
+        for r in rows:
+            problem = self.history_problem(r) if r.get("status") in FINISHED else None
+            history = self.metrics(r["run_id"]) if r.get("status") == "done" and not problem else []
+            rec = make_record(r, config=self.config(r["run_id"]), history=history)
+            rec["history_incomplete"] = problem
+            out.append(rec)
+        return out
 
     def launch_logs(self) -> list[Path]:
         d = self.root / "launches"

@@ -9,6 +9,7 @@ import numpy as np
 
 from tffnoise.algorithms import keys as keylib
 from tffnoise.config.schema import Config
+from tffnoise.config.validate import rounds_from_epochs
 from tffnoise.errors import ConfigError
 
 
@@ -162,7 +163,7 @@ def prepare(cfg: Config, repeats: list[int], dataset=None) -> Problem:
             train_parts = [np.concatenate(train_parts)]
         n_local = len(train_parts[0])
         if rounds is None:
-            rounds = t.rounds or max(1, math.ceil(t.epochs * (n_local // t.batch_size) / t.sync_period))
+            rounds = t.rounds or rounds_from_epochs(t, n_local)
         steps_needed = rounds * t.sync_period
         parts_by_repeat.append(np.stack(train_parts))
         orders.append(np.stack([batch_order(n_local, steps_needed, t.batch_size,

@@ -52,7 +52,16 @@ def read_toml(path: str | Path) -> dict:
     if not p.is_file():
         raise UserError(f"{path}: no such config file")
     try:
-        return tomllib.loads(p.read_text())
+        data = p.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read it ({exc.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not a UTF-8 text file (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                        "an experiment file is TOML text") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: not valid TOML ({exc})") from None
 

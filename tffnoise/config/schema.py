@@ -86,6 +86,8 @@ class Training:
     server_momentum: float = spec(0.0, doc="FedAvg server momentum (protocol fedavg only).", min=0.0, max=0.999)
     clients_per_round: int = spec(0, doc="Learners sampled per round for fedavg (0 = all).", min=0)
     eval_every: int = spec(1, doc="Evaluate the test set every this many rounds (the last round always).", min=1)
+    divergence_factor: float = spec(100.0, doc="A run has diverged when its training loss stays above this many times its first-round value for divergence_rounds rounds in a row (0 = only non-finite values count).", min=0.0)
+    divergence_rounds: int = spec(3, doc="Consecutive rounds above divergence_factor × the first-round training loss that mark a run diverged.", min=1)
 
 
 @dataclass

@@ -1,14 +1,17 @@
 """A sweep is cases × grid × repeats; each (setting, repeat) is one run with a stable id."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass
 
 from tffnoise.config.load import apply_overrides
-from tffnoise.config.schema import Config
-from tffnoise.config.validate import config_from_dict
+from tffnoise.config.schema import Config, Training
+from tffnoise.config.validate import MAX_RUNS, config_from_dict
+from tffnoise.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,10 @@ class RunSpec:
     repeat: int
     config: Config          # the resolved setting (sweep removed)
     overrides: tuple        # the (key, value) pairs that made this setting, for labels
+
+
+# fields added after stores existed: at their defaults they stay out of the hash
+DIVERGENCE_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Training) if f.name.startswith("divergence_")}
 
 
 def canonical(data) -> str:
@@ -40,6 +47,9 @@ def setting_key(config: dict) -> str:
     d.get("experiment", {}).pop("repeats", None)
     d.get("experiment", {}).pop("name", None)
     d.pop("execution", None)  # where TFF runs does not change the numbers
+    for key, default in DIVERGENCE_DEFAULTS.items():  # added later: default values keep older stores' ids
+        if d["training"].get(key) == default:
+            d["training"].pop(key)
     # a mechanism at level 0 is the clean run (tested bit-identical), so sweeps run it once
     d["noise"] = {k: v for k, v in (d.get("noise") or {}).items() if v.get("level", 0) != 0}
     return hashlib.sha256(canonical(d).encode()).hexdigest()[:12]
@@ -62,17 +72,23 @@ def expand(base: dict) -> list[RunSpec]:
     body = {k: v for k, v in base.items() if k != "sweep"}
     cases = cfg.sweep.cases or [{}]
     keys = list(cfg.sweep.grid)
-    combos = list(itertools.product(*(cfg.sweep.grid[k] for k in keys))) or [()]
+    settings = len(cases) * math.prod(len(cfg.sweep.grid[k]) for k in keys)
+    if settings > MAX_RUNS:  # counted before any is built
+        raise ConfigError("sweep", f"{settings} settings", f"at most {MAX_RUNS} runs in one sweep (cases × grid × repeats)")
     runs: list[RunSpec] = []
     seen = set()
     for case in cases:
-        for combo in combos:
+        for combo in itertools.product(*(cfg.sweep.grid[k] for k in keys)):
             pairs = tuple(case.items()) + tuple(zip(keys, combo))
             setting = config_from_dict(apply_overrides(body, pairs))
             sid = setting_id(setting)
             if sid in seen:
                 continue
             seen.add(sid)
+            if len(runs) + setting.experiment.repeats > MAX_RUNS:
+                raise ConfigError("experiment.repeats", setting.experiment.repeats,
+                                  f"at most {MAX_RUNS} runs in one sweep (cases × grid × repeats; this one has at least "
+                                  f"{len(runs) + setting.experiment.repeats})")
             for rep in range(setting.experiment.repeats):
                 runs.append(RunSpec(run_id(sid, rep), sid, rep, setting, pairs))
     return runs

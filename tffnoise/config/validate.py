@@ -192,6 +192,84 @@ def _check_cross_fields(cfg: schema.Config) -> None:
         raise ConfigError("data.synthetic", True, "false for source 'digits' (it is real embedded data)")
 
 
+# Sizes that no machine runs are refused here, with the bound, before anything is built: a sweep's run
+# specs are built up front, and every cell builds its batch order, [repeats, learners, rounds × sync_period,
+# batch_size] int64 example indices, on either engine (tffnoise.algorithms.problem.prepare).
+MAX_RUNS = 100_000
+ORDER_ITEM_BYTES = 8
+
+
+def memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 1 << 40
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.3g} GiB"
+
+
+def check_order_fits(cfg: schema.Config, rounds: int, field: str, value) -> None:
+    """The cell's batch order must fit in half the machine's memory; `field` is what the user can change."""
+    t = cfg.training
+    learners = 1 if t.protocol == "serial" else cfg.data.clients
+    need = cfg.experiment.repeats * learners * rounds * t.sync_period * t.batch_size * ORDER_ITEM_BYTES
+    have = memory_bytes()
+    if need > have // 2:
+        raise ConfigError(field, value, f"a size whose batch order fits in memory: {cfg.experiment.repeats} repeats × "
+                          f"{learners} learners × {rounds} rounds × {t.sync_period} steps × {t.batch_size} examples × "
+                          f"{ORDER_ITEM_BYTES} bytes = {_gib(need)}, more than half of this machine's {_gib(have)}")
+
+
+def rounds_from_epochs(t: schema.Training, n_local: int) -> int:
+    """Rounds when `training.rounds` is 0: `epochs` passes over a learner's `n_local` examples."""
+    return max(1, math.ceil(t.epochs * (n_local // t.batch_size) / t.sync_period))
+
+
+def check_data_fit(cfg: schema.Config, ds) -> None:
+    """The size checks that need the data: the same partition call a cell makes, the batch size against
+    the examples per learner, the test-set size, the batch order of rounds derived from epochs. The
+    runner's preflight (and so `validate --data`) calls it for every setting, before anything is written."""
+    from tffnoise.data.partition import partition
+
+    d, t = cfg.data, cfg.training
+    n_test = len(ds.y_test)
+    if n_test == 0:
+        raise ConfigError("data.source", d.source, "a dataset with a non-empty test set (this one has no test examples)")
+    if d.test_examples > n_test:
+        raise ConfigError("data.test_examples", d.test_examples, f"at most {n_test}, the size of the test set (0 = all of it)")
+    parts = partition(ds.y_train, d.clients, d.examples_per_client or None, d.partition, alpha=d.alpha,
+                      shards_per_client=d.shards_per_client, seed=0)
+    n = min(len(p) for p in parts)
+    n_local = (n - int(round(n * d.validation_fraction))) * (d.clients if t.protocol == "serial" else 1)
+    if t.batch_size > n_local:
+        raise ConfigError("training.batch_size", t.batch_size, f"at most the examples per learner ({n_local})")
+    if not t.rounds:
+        check_order_fits(cfg, rounds_from_epochs(t, n_local), "training.epochs", t.epochs)
+
+
+def _check_data_path(d: schema.Data) -> None:
+    """A path for a source that reads none would be silently ignored."""
+    if d.path and d.source == "digits":
+        raise ConfigError("data.path", d.path, "'' for source 'digits' (it is bundled with scikit-learn and reads no file)")
+    if d.path and d.synthetic:
+        raise ConfigError("data.path", d.path, "'' when data.synthetic is true (synthetic data reads no file)")
+
+
+def _check_sizes(cfg: schema.Config) -> None:
+    if cfg.experiment.repeats > MAX_RUNS:
+        raise ConfigError("experiment.repeats", cfg.experiment.repeats, f"at most {MAX_RUNS} (runs in one sweep)")
+    if cfg.training.rounds:  # rounds from epochs depend on the data: checked with it (check_data_fit)
+        check_order_fits(cfg, cfg.training.rounds, "training.rounds", cfg.training.rounds)
+
+
+def _check_divergence(t: schema.Training) -> None:
+    if 0 < t.divergence_factor <= 1:
+        # a loss at or below its start would count as run away: every run would end diverged
+        raise ConfigError("training.divergence_factor", t.divergence_factor, "0 (off) or a number > 1")
+
+
 def config_from_dict(data: dict) -> schema.Config:
     """The single entry point: every front end builds its Config here."""
     if not isinstance(data, dict):
@@ -208,7 +286,10 @@ def config_from_dict(data: dict) -> schema.Config:
         else:
             kwargs[key] = check_value(key, value, top[key])
     cfg = schema.Config(**kwargs)
+    _check_data_path(cfg.data)
     _check_cross_fields(cfg)
+    _check_divergence(cfg.training)
+    _check_sizes(cfg)
     _check_unused(cfg)
     _check_sweep(cfg.sweep)
     return cfg
@@ -261,10 +342,7 @@ def _unused_data(cfg: schema.Config) -> None:
     if ":" in d.source:
         _unused("data", d, ("path", "synthetic"),
                 "a plug-in data.source loads its own data (it returns 'synthetic' in its dict)")
-    elif d.synthetic:
-        _unused("data", d, ("path",), "data.synthetic = true reads no file")
-    elif d.source == "digits":
-        _unused("data", d, ("path",), "source 'digits' is bundled with scikit-learn")
+    # a path for digits or synthetic data: _check_data_path
 
 
 def _unused_model(cfg: schema.Config) -> None:

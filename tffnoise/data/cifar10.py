@@ -96,6 +96,8 @@ def _read_binary(store, names: list[str], limit: int | None) -> tuple[np.ndarray
     remaining = limit
     for name in names:
         size = store.sizes[name]
+        if size == 0:
+            raise UserError(f"{store.where(name)}: empty; a CIFAR-10 batch holds {RECORD}-byte records")
         if size % RECORD:
             raise UserError(f"{store.where(name)}: size {size} is not a multiple of the {RECORD}-byte record")
         n = size // RECORD if remaining is None else min(size // RECORD, remaining)
@@ -105,13 +107,16 @@ def _read_binary(store, names: list[str], limit: int | None) -> tuple[np.ndarray
         if remaining is not None:
             remaining -= n
     blobs = store.read(want)
-    records = np.concatenate(
-        [np.frombuffer(blobs[name], dtype=np.uint8).reshape(n, RECORD) for name, n in counts]
-        or [np.zeros((0, RECORD), np.uint8)]
-    )
+    parts = []
+    for name, n in counts:
+        batch = np.frombuffer(blobs[name], dtype=np.uint8).reshape(n, RECORD)
+        bad = np.flatnonzero(batch[:, 0] > 9)
+        if bad.size:
+            raise UserError(f"{store.where(name)}: record {int(bad[0])} has label {int(batch[bad[0], 0])}; "
+                            "CIFAR-10 labels must be 0..9")
+        parts.append(batch)
+    records = np.concatenate(parts or [np.zeros((0, RECORD), np.uint8)])
     labels = records[:, 0]
-    if labels.size and labels.max() > 9:
-        raise UserError(f"{store.location}: label {int(labels.max())} found; CIFAR-10 labels must be 0..9")
     return _images(records[:, 1:]), labels.astype(np.int32)
 
 
@@ -123,6 +128,8 @@ def _read_python(store, names: list[str], limit: int | None) -> tuple[np.ndarray
             break
         blob = store.read({name: None})[name]
         data, batch_labels = _unpickle_batch(blob, store.where(name))
+        if not len(data):
+            raise UserError(f"{store.where(name)}: an empty batch (no images)")
         images.append(data[:remaining])
         labels.append(batch_labels[:remaining])
         if remaining is not None:

@@ -35,6 +35,12 @@ HOW_TO_GET = {
     ),
 }
 _ALL_NAMES = "{" + ",".join(FILES.values()) + "}[.gz]"
+CHUNK_BYTES = 1 << 24  # a gzipped file is read this much at a time: its header's count is never trusted for one allocation
+
+
+def _spellings(name: str) -> tuple[str, str]:
+    """LeCun's page names the files `train-images-idx3-ubyte`; many mirrors and archives `train-images.idx3-ubyte`."""
+    return name, name.replace("-idx", ".idx", 1)
 
 
 def load(source: str, path: Path | None, data_dirs: list[Path], train_limit=None, test_limit=None) -> Dataset:
@@ -71,7 +77,7 @@ def find(source: str, path: Path | None, data_dirs: list[Path]) -> dict[tuple[st
         folders = [d / source for d in data_dirs] + [Path(p).expanduser() for p in SYSTEM_DIRS[source]]
     tried = []
     for folder in folders:
-        found = {key: _existing(folder / name) for key, name in FILES.items()}
+        found = {key: _existing(folder, name) for key, name in FILES.items()}
         if all(found.values()):
             return found
         missing = [FILES[key] + "[.gz]" for key, p in found.items() if p is None]
@@ -82,10 +88,11 @@ def find(source: str, path: Path | None, data_dirs: list[Path]) -> dict[tuple[st
     )
 
 
-def _existing(stem: Path) -> Path | None:
-    for candidate in (stem, stem.with_name(stem.name + ".gz")):
-        if candidate.is_file():
-            return candidate
+def _existing(folder: Path, name: str) -> Path | None:
+    for spelling in _spellings(name):
+        for candidate in (folder / spelling, folder / (spelling + ".gz")):
+            if candidate.is_file():
+                return candidate
     return None
 
 
@@ -107,7 +114,8 @@ def read_idx(path: Path, ndim: int, item_shape: tuple[int, ...], limit: int | No
     Only the needed bytes are read, so a limit keeps a gzipped file from being decompressed whole.
     """
     try:
-        with _open(path) as f:
+        gzipped = _is_gzip(path)
+        with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as f:
             header = f.read(4 + 4 * ndim)
             expected_magic = bytes((0, 0, 0x08, ndim))
             if header[:4] != expected_magic:
@@ -123,7 +131,12 @@ def read_idx(path: Path, ndim: int, item_shape: tuple[int, ...], limit: int | No
                 raise UserError(f"{path}: items are {shape}; expected {item_shape}")
             wanted = count if limit is None else min(count, limit)
             item_size = int(np.prod(item_shape, dtype=np.int64))
-            data = f.read(wanted * item_size)
+            if not gzipped:  # the header is checked against the file before anything is allocated
+                have = path.stat().st_size - len(header)
+                if count * item_size > have:
+                    raise UserError(f"{path}: truncated or a bad header; it declares {count} items of {item_size} bytes "
+                                    f"but holds {have} bytes after its header ({have // item_size} items)")
+            data = _read_chunked(f, wanted * item_size)
             if len(data) < wanted * item_size:
                 raise UserError(
                     f"{path}: truncated; header says {count} items but the data ends after {len(data) // item_size}"
@@ -135,8 +148,19 @@ def read_idx(path: Path, ndim: int, item_shape: tuple[int, ...], limit: int | No
     return np.frombuffer(data, dtype=np.uint8).reshape((wanted, *item_shape)), count
 
 
-def _open(path: Path):
+def _read_chunked(f, n: int) -> bytes:
+    """Up to n bytes, in CHUNK_BYTES pieces: memory grows with what the file holds, not with what it claims."""
+    parts, got = [], 0
+    while got < n:
+        chunk = f.read(min(CHUNK_BYTES, n - got))
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def _is_gzip(path: Path) -> bool:
     """Gzip is recognised by content, not by name, so a renamed file still reads."""
     with open(path, "rb") as f:
-        gzipped = f.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rb") if gzipped else open(path, "rb")
+        return f.read(2) == b"\x1f\x8b"

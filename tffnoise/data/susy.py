@@ -131,7 +131,14 @@ def _parse(lines: list[str], path: Path, first_line: int) -> np.ndarray:
     bad = np.flatnonzero((rows[:, 0] != 0.0) & (rows[:, 0] != 1.0))
     if bad.size:
         raise UserError(f"{path}: line {first_line + bad[0]} has label {rows[bad[0], 0]!r}; expected 0 or 1")
-    return rows.astype(np.float32)
+    with np.errstate(over="ignore"):  # beyond float32 becomes inf, refused next
+        rows32 = rows.astype(np.float32)
+    bad_row, bad_col = np.nonzero(~np.isfinite(rows32))  # nan, inf, or beyond float32 (1e39)
+    if bad_row.size:
+        r, c = bad_row[0], bad_col[0]
+        raise UserError(f"{path}: line {first_line + r} has feature {c} of {FEATURES} = {rows[r, c]!r}; "
+                        "features must be finite numbers (within float32)")
+    return rows32
 
 
 def _open(path: Path):

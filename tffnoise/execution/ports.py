@@ -40,6 +40,9 @@ def _bind_probe(family: int, host: str, port: int) -> str | None:
     except OSError:
         return None  # address family not supported on this host: nothing can listen there
     try:
+        # SO_REUSEADDR: a socket left in TIME-WAIT by a killed worker does not hold the port (worker_binary
+        # itself binds past it), but a listener still does, since we do not set SO_REUSEPORT
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind((host, port))
@@ -64,6 +67,18 @@ def _connect_probe(host: str, port: int, timeout_s: float = 0.5) -> bool:
             sock.settimeout(timeout_s)
             return sock.connect_ex((host, port)) == 0
     except OSError:
+        return False
+
+
+def refused(host: str, port: int, timeout_s: float = 2.0) -> bool:
+    """True if host:port answers with a refusal (nothing listens there) or the host name does not
+    resolve: waiting longer cannot help. False if it accepts, or does not answer in time."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return False
+    except (ConnectionRefusedError, socket.gaierror):
+        return True
+    except OSError:  # timeout, unreachable: maybe still starting, let the caller's wait decide
         return False
 
 

@@ -68,6 +68,8 @@ def probe_worker(address: str, timeout_s: float) -> bool:
     import grpc
 
     host, port = ports.parse_address(address)
+    if ports.refused(host, port, min(timeout_s, 2.0)):  # nothing listens: say so now, not after timeout_s
+        return False
     channel = grpc.insecure_channel(ports.grpc_target(host, port))
     try:
         grpc.channel_ready_future(channel).result(timeout=timeout_s)

@@ -70,25 +70,38 @@ def run(args: argparse.Namespace) -> int:
     binary = ports.worker_binary_path()
 
     print(_warning(port), file=sys.stderr, flush=True)
-    proc = hygiene.spawn(
-        [
-            binary,
-            f"--port={port}",
-            f"--max_concurrent_computation_calls={max_calls}",
-            f"--grpc_max_message_length_megabytes={mb}",
-        ],
-        inherit_output=True,
-    )
     stopping = {"signal": None}
+    child: list = []
 
     def forward(signum, frame):  # noqa: ANN001 - signal handler signature
         stopping["signal"] = signum
-        try:
-            proc.send_signal(signum)
-        except OSError:
-            pass
+        for proc in child:
+            try:
+                proc.send_signal(signum)
+            except OSError:
+                pass
 
+    # Handlers first: a child inherits an ignored signal (a `&` job or nohup ignores SIGINT) but not a
+    # handled one, which exec resets to the default, so worker_binary stops on the signal we forward.
+    hygiene.install_handlers()  # its SIGTERM cleanup first, so ours replaces it as before
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        proc = hygiene.spawn(
+            [
+                binary,
+                f"--port={port}",
+                f"--max_concurrent_computation_calls={max_calls}",
+                f"--grpc_max_message_length_megabytes={mb}",
+            ],
+            inherit_output=True,
+        )
+        child.append(proc)
+        if stopping["signal"] is not None:  # a signal came while it was starting
+            proc.send_signal(stopping["signal"])
+    except BaseException:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        raise
     try:
         while True:
             try:

@@ -5,7 +5,7 @@ import tomllib
 from pathlib import Path
 
 from tffnoise.reports.groups import clean_of
-from tffnoise.runner.store import Store, open_store
+from tffnoise.runner.store import Store, open_store, warn
 
 
 FINAL_KEYS = ("test_accuracy", "test_loss", "val_accuracy", "cumulative_train_loss", "epsilon", "mia_auc")
@@ -32,8 +32,19 @@ def records_from_store(store: Store) -> list[dict]:
         rid = row["run_id"]
         summary = store.read_json(rid, "summary.json") or {}
         cfg_path = store.run_dir(rid) / "config.toml"
-        config = tomllib.loads(cfg_path.read_text()) if cfg_path.exists() else {}
-        out.append(make_record(row, config=config, history=store.read_metrics(rid), final=summary.get("final")))
+        try:
+            config = tomllib.loads(cfg_path.read_text()) if cfg_path.exists() else {}
+        except (OSError, ValueError):
+            warn(f"{cfg_path}: unreadable; the run's config is left out of the report")
+            config = {}
+        history, problem = store.metrics_checked(rid, row)
+        if problem:  # a part of a history would draw a curve that looks whole: leave it out, say so
+            warn(f"{store.run_dir(rid) / 'metrics.jsonl'}: {problem}; run {rid}'s curves are left out "
+                 "(the next `tffnoise run` reruns it)")
+            history = []
+        rec = make_record(row, config=config, history=history, final=summary.get("final"))
+        rec["history_incomplete"] = problem
+        out.append(rec)
     return out
 
 

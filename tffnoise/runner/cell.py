@@ -27,11 +27,23 @@ def make_engine(name: str, problem):
 
 
 def load_checkpoint(store: Store, run_id: str) -> dict | None:
+    """The run's last checkpoint; None (start from round 0) when there is none or it is damaged, which
+    is moved aside with a warning naming it rather than blocking the sweep."""
     p = store.run_dir(run_id) / "checkpoint.npz"
     if not p.exists():
         return None
-    with np.load(p) as z:
-        return {k: z[k] for k in z.files}
+    try:
+        with np.load(p) as z:
+            state = {k: z[k] for k in z.files}
+        int(state["round"])
+        return state
+    except Exception as exc:  # BadZipFile, EOFError, OSError, ValueError, KeyError: all mean unreadable
+        from tffnoise.runner.store import warn
+
+        os.replace(p, p.with_name("checkpoint.npz.damaged"))
+        warn(f"{p}: unreadable checkpoint ({type(exc).__name__}); run {run_id} restarts from round 0 "
+             f"(kept as {p.name}.damaged)")
+        return None
 
 
 def save_checkpoint(store: Store, run_id: str, state: dict) -> None:
@@ -69,8 +81,13 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
     if all(c is not None for c in ckpts):
         engine.set_state(engine.join_states(ckpts))
         start = engine.round
+    from tffnoise.runner.divergence import DivergenceWatch
+
+    watches = []
     for s in specs:
         store.truncate_metrics(s.run_id, start)
+        watches.append(DivergenceWatch(cfg.training.divergence_factor, cfg.training.divergence_rounds,
+                                       store.read_metrics(s.run_id)))
         store.update(s.run_id, status="running", rounds=problem.rounds, round=start, pid=os.getpid(), error=None)
     emit({"event": "cell_started", "runs": [s.run_id for s in specs], "round": start, "rounds": problem.rounds,
           "synthetic": problem.synthetic, "dataset": problem.description})
@@ -102,10 +119,17 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
                 if not m["finite"][ri]:
                     alive[ri] = False
                     diverged_at[ri] = t
-                    store.append_metrics(s.run_id, {"round": t, "diverged": True})
+                    store.append_metrics(s.run_id, {"round": t, "diverged": True, "reason": "non-finite loss or weights"})
                     emit({"event": "diverged", "run_id": s.run_id, "round": t})
                     continue
                 row = {"round": t, **{k: _f(v[ri]) for k, v in m.items() if k != "finite"}}
+                reason = watches[ri].update(row.get("train_loss"))
+                if reason:  # finite but run away: recorded like an overflow, with its numbers
+                    alive[ri] = False
+                    diverged_at[ri] = t
+                    store.append_metrics(s.run_id, {**row, "diverged": True, "reason": reason})
+                    emit({"event": "diverged", "run_id": s.run_id, "round": t, "reason": reason})
+                    continue
                 if evaluated:
                     row.update({k: _f(v[ri]) for k, v in last_eval.items()})
                 if eps is not None:
@@ -161,6 +185,8 @@ def finish_run(store: Store, spec, engine, problem, ri: int, last_eval: dict, di
     else:
         final.update({"test_accuracy": None, "test_loss": None})
     final["diverged_round"] = diverged_round
+    if diverged_round is not None:
+        final["diverged_reason"] = last.get("reason")
     if diverged_round is None:
         final.update(privacy)
     status = "done" if diverged_round is None else "diverged"

@@ -35,13 +35,15 @@ def rerun(store_dir: str, run: str, out: str | None, emit) -> dict:
         from tffnoise.cli import _prepare_execution
 
         _prepare_execution(meta["config"])
-    store = Store(out_dir)
     from tffnoise.config import to_toml
+    from tffnoise.runner.lock import StoreLock
 
-    store.register(spec.run_id, {"setting_id": sid, "repeat": spec.repeat, **index_row(cfg, spec.overrides, cfg.engine)},
-                   to_toml(cfg), {**meta, "rerun_of": row["run_id"]})
-    execute_cell([spec], store, cfg.engine, emit, dataset_for(cfg))
-    new = (store.read_json(spec.run_id, "summary.json") or {}).get("final", {})
+    with StoreLock(out_dir):
+        store = Store(out_dir)
+        store.register(spec.run_id, {"setting_id": sid, "repeat": spec.repeat, **index_row(cfg, spec.overrides, cfg.engine)},
+                       to_toml(cfg), {**meta, "rerun_of": row["run_id"]})
+        execute_cell([spec], store, cfg.engine, emit, dataset_for(cfg))
+        new = (store.read_json(spec.run_id, "summary.json") or {}).get("final", {})
     diffs = {}
     for key in COMPARED:
         a, b = (original or {}).get(key), new.get(key)

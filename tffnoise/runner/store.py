@@ -1,6 +1,7 @@
 """The run store: one folder per run plus a SQLite index that other processes read while a sweep writes.
 
     OUT/index.sqlite            runs table (WAL mode: readers never block the writer)
+    OUT/writer.lock             pid, host, start time of the one process writing OUT (tffnoise.runner.lock)
     OUT/runs/<run_id>/config.toml   resolved config of the run's setting
     OUT/runs/<run_id>/run.json      identity, labels, provenance
     OUT/runs/<run_id>/metrics.jsonl one JSON object per round (truncated back to the checkpoint on resume)
@@ -11,15 +12,39 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from tffnoise.runner.atomic import dumps_line, write_json, write_text
 
-STATUSES = ("pending", "running", "done", "diverged", "failed")
+STATUSES = ("pending", "running", "interrupted", "done", "diverged", "failed")
 FINISHED = ("done", "diverged")
+
+
+def pid_alive(pid) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    except (OSError, ValueError, OverflowError):
+        return False
+    return True
+
+
+def observed(row: dict, alive=pid_alive) -> dict:
+    """The index says `running` until its writer says otherwise, and a writer that is killed (SIGKILL, a
+    crash, the TUI's cancel) never does: a running row whose process is gone reads as `interrupted`."""
+    if row.get("status") == "running" and not alive(row.get("pid")):
+        row["status"] = "interrupted"
+    return row
 
 COLUMNS = {
     "run_id": "TEXT PRIMARY KEY", "setting_id": "TEXT", "experiment": "TEXT", "repeat": "INTEGER",
@@ -32,6 +57,52 @@ COLUMNS = {
 }
 
 
+def warn(msg: str) -> None:
+    """Damage found and worked around: one line on stderr, naming the file (stdout may carry JSON)."""
+    print(f"warning: {msg}", file=sys.stderr)
+
+
+def parse_metrics(data: bytes) -> tuple[list[dict], int | None]:
+    """metrics.jsonl's rows up to the first line that is not a JSON object, and that line's number."""
+    out = []
+    for i, line in enumerate(data.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:  # JSONDecodeError or UnicodeDecodeError: a line cut by a kill, or overwritten
+            return out, i
+        if not isinstance(row, dict):
+            return out, i
+        out.append(row)
+    return out, None
+
+
+def history_problem(rows: list[dict], bad_line: int | None, row: dict) -> str | None:
+    """What is wrong with a finished run's history (None when it is whole: rounds 1..its last round, every
+    line readable). An unfinished run's cut last line is normal (a resume trims it), so only finished runs
+    are judged."""
+    if row.get("status") not in FINISHED:
+        return None
+    if bad_line is not None:
+        return f"line {bad_line} is not a JSON object (history incomplete)"
+    rounds = [r.get("round") for r in rows]
+    want = int(row.get("round") or 0)
+    if rounds != list(range(1, want + 1)):
+        got = f"rounds {rounds[0]}..{rounds[-1]}" if rounds else "no rounds"
+        return f"history incomplete: {got} of 1..{want}"
+    return None
+
+
+_TABLE = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
+
+
+def _insert(con, rows: list[dict]) -> None:
+    for full in rows:
+        keys = [k for k in full if k in COLUMNS]
+        con.execute(f"INSERT INTO runs ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})", [full[k] for k in keys])
+
+
 class Store:
     def __init__(self, root: str | Path, create: bool = True):
         self.root = Path(root)
@@ -39,14 +110,23 @@ class Store:
             (self.root / "runs").mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / "index.sqlite"
         self._con = None
-        if create:
-            with self.tx() as con:
-                cols = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
-                con.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+        self._memory = False  # a rebuilt index this reader could not write back (a live writer holds the store)
+        try:
+            if create:
+                with self.tx() as con:
+                    con.execute(f"CREATE TABLE IF NOT EXISTS runs ({_TABLE})")
+            n = self.connect().execute("SELECT count(*) FROM runs").fetchone()[0]
+        except sqlite3.DatabaseError as exc:  # garbage, truncated, a 0-byte file without the table
+            self.close()
+            self._rebuild(f"not a readable run index ({exc})")
+            return
+        if n == 0 and any((self.root / "runs").glob("*/run.json")):
+            self.close()
+            self._rebuild("empty although run folders exist")
 
     def connect(self) -> sqlite3.Connection:
         if self._con is None:
-            con = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+            con = sqlite3.connect(":memory:" if self._memory else self.db_path, timeout=30, isolation_level=None)
             con.row_factory = sqlite3.Row
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA busy_timeout=30000")
@@ -69,6 +149,73 @@ class Store:
             self._con.close()
             self._con = None
 
+    # --- rebuilding the index from the run folders (the source of truth) ---------------------------
+    def _rebuild(self, why: str) -> None:
+        from tffnoise.runner.lock import holder, holder_alive
+
+        rows = self._scan_runs()
+        w = holder(self.root)
+        self._memory = holder_alive(w) and w.get("pid") != os.getpid()
+        if self._memory:
+            con = self.connect()
+            con.execute(f"CREATE TABLE runs ({_TABLE})")
+            _insert(con, rows)
+            warn(f"{self.db_path}: {why}; read from the {len(rows)} run folders instead (it is rebuilt on disk "
+                 f"once {holder(self.root).get('pid')} stops writing)")
+            return
+        tmp = self.root / f".index.rebuild-{os.getpid()}.sqlite"
+        tmp.unlink(missing_ok=True)
+        con = sqlite3.connect(tmp, isolation_level=None)
+        con.execute(f"CREATE TABLE runs ({_TABLE})")
+        con.execute("BEGIN")
+        _insert(con, rows)
+        con.execute("COMMIT")
+        con.close()
+        kept = self.root / "index.sqlite.damaged"
+        if self.db_path.exists():
+            os.replace(self.db_path, kept)
+        for ext in ("-wal", "-shm"):  # a stale WAL must never be replayed onto the new file
+            side = self.root / f"index.sqlite{ext}"
+            if side.exists():
+                os.replace(side, self.root / f"index.sqlite.damaged{ext}")
+        os.replace(tmp, self.db_path)
+        warn(f"{self.db_path}: {why}; rebuilt from the {len(rows)} run folders"
+             + (f" (the old file is kept as {kept.name})" if kept.exists() else ""))
+
+    def _scan_runs(self) -> list[dict]:
+        from tffnoise.config import config_from_dict
+        from tffnoise.runner.labels import index_row
+
+        rows = []
+        runs = self.root / "runs"
+        for d in sorted(runs.iterdir()) if runs.is_dir() else []:
+            meta = self.read_json(d.name, "run.json")
+            if not d.is_dir() or not meta or "config" not in meta:
+                if d.is_dir():
+                    warn(f"{d / 'run.json'}: missing or unreadable; run {d.name} is left out of the index")
+                continue
+            try:
+                cfg = config_from_dict(meta["config"])
+                labels = index_row(cfg, [tuple(x) for x in meta.get("overrides", [])], cfg.engine)
+            except Exception:  # a config from another version: the run stays listed, unlabelled
+                labels = {}
+            summary = self.read_json(d.name, "summary.json") or {}
+            final = summary.get("final") or {}
+            hist, _ = parse_metrics((d / "metrics.jsonl").read_bytes()) if (d / "metrics.jsonl").exists() else ([], None)
+            status = summary.get("status")
+            if status in FINISHED:  # the round its history must reach, as finish_run records it
+                rnd = final.get("diverged_round") if status == "diverged" else summary.get("rounds")
+            else:
+                status = "interrupted" if hist or (d / "checkpoint.npz").exists() else "pending"
+                rnd = hist[-1].get("round", 0) if hist else 0
+            rows.append({**labels, "run_id": d.name, "setting_id": meta.get("setting_id"), "repeat": meta.get("repeat"),
+                         "status": status, "round": rnd, "rounds": summary.get("rounds"),
+                         **{k: final.get(k) for k in ("test_accuracy", "test_loss", "val_accuracy",
+                                                      "cumulative_train_loss", "epsilon", "mia_auc", "diverged_round")},
+                         "wall_s": summary.get("wall_s"), "created": (d / "run.json").stat().st_mtime,
+                         "updated": time.time(), "dir": str(d)})
+        return rows
+
     # --- runs -----------------------------------------------------------------------------------
     def run_dir(self, run_id: str) -> Path:
         return self.root / "runs" / run_id
@@ -83,11 +230,8 @@ class Store:
             write_text(d / "config.toml", config_toml)
             write_json(d / "run.json", meta)
             now = time.time()
-            full = {"run_id": run_id, "status": "pending", "round": 0, "created": now, "updated": now,
-                    "dir": str(d), **row}
-            keys = [k for k in full if k in COLUMNS]
-            con.execute(f"INSERT INTO runs ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})",
-                        [full[k] for k in keys])
+            _insert(con, [{"run_id": run_id, "status": "pending", "round": 0, "created": now, "updated": now,
+                           "dir": str(d), **row}])
 
     def update(self, run_id: str, **fields) -> None:
         fields["updated"] = time.time()
@@ -96,17 +240,31 @@ class Store:
             con.execute(f"UPDATE runs SET {', '.join(k + '=?' for k in keys)} WHERE run_id=?",
                         [fields[k] for k in keys] + [run_id])
 
+    def writing(self):
+        """Whether a pid is the store's live writer: the holder of its lock (tffnoise.runner.lock); for a
+        store written before the lock existed, any live process."""
+        from tffnoise.runner.lock import LOCK_NAME, holder, holder_alive
+
+        if not (self.root / LOCK_NAME).exists():
+            return pid_alive
+        w = holder(self.root)
+        live = holder_alive(w)
+        return lambda pid: live and pid is not None and str(pid) == str(w.get("pid"))
+
     def get(self, run_id: str) -> dict | None:
         row = self.connect().execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
-        return dict(row) if row else None
+        return observed(dict(row), self.writing()) if row else None
 
     def find(self, prefix: str) -> dict | None:
         rows = self.connect().execute("SELECT * FROM runs WHERE run_id LIKE ?", (prefix + "%",)).fetchall()
-        return dict(rows[0]) if len(rows) == 1 else None
+        return observed(dict(rows[0]), self.writing()) if len(rows) == 1 else None
 
-    def all(self, where: str = "", params=()) -> list[dict]:
-        q = "SELECT * FROM runs" + (f" WHERE {where}" if where else "") + " ORDER BY created, setting_id, repeat"
-        return [dict(r) for r in self.connect().execute(q, params).fetchall()]
+    def all(self, status: str | None = None) -> list[dict]:
+        """Every run (or those whose observed status is `status`), oldest first."""
+        q = "SELECT * FROM runs ORDER BY created, setting_id, repeat"
+        alive = self.writing()
+        rows = [observed(dict(r), alive) for r in self.connect().execute(q).fetchall()]
+        return [r for r in rows if status is None or r["status"] == status]
 
     # --- per-run files --------------------------------------------------------------------------
     def append_metrics(self, run_id: str, row: dict) -> None:
@@ -115,16 +273,21 @@ class Store:
             f.flush()
 
     def read_metrics(self, run_id: str) -> list[dict]:
+        """The readable rows (a line cut by a kill ends them: a resume rewrites it)."""
+        return self.metrics_checked(run_id, None)[0]
+
+    def metrics_checked(self, run_id: str, row: dict | None) -> tuple[list[dict], str | None]:
+        """The rows and, for a finished run (`row` from the index), what is wrong with its history."""
         p = self.run_dir(run_id) / "metrics.jsonl"
-        if not p.exists():
-            return []
-        out = []
-        for line in p.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:  # a line cut by a kill: resume rewrites it
-                break
-        return out
+        try:
+            rows, bad = parse_metrics(p.read_bytes())
+        except FileNotFoundError:
+            rows, bad = [], None
+        except OSError as exc:
+            rows, bad = [], 1
+            if row is None:
+                warn(f"{p}: unreadable ({exc})")
+        return rows, (history_problem(rows, bad, row) if row is not None else None)
 
     def truncate_metrics(self, run_id: str, last_round: int) -> None:
         keep = [r for r in self.read_metrics(run_id) if r.get("round", 0) <= last_round]
@@ -133,15 +296,43 @@ class Store:
     def write_summary(self, run_id: str, summary: dict) -> None:
         write_json(self.run_dir(run_id) / "summary.json", summary)
 
-    def read_json(self, run_id: str, name: str) -> dict | None:
+    def read_json(self, run_id: str, name: str, quiet: bool = False) -> dict | None:
+        """A run's JSON file; None when it is missing or damaged (a warning names a damaged one)."""
         p = self.run_dir(run_id) / name
-        return json.loads(p.read_text()) if p.exists() else None
+        try:
+            data = json.loads(p.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            if not quiet:
+                warn(f"{p}: unreadable ({type(exc).__name__}); treated as missing")
+            return None
+        return data if isinstance(data, dict) else None
+
+    def check_finished(self, run_id: str) -> str | None:
+        """Why a run the index calls finished cannot be trusted as such, or None. A missing or damaged
+        summary.json: it is resumed from its checkpoint; an incomplete history: it is rerun from round 0."""
+        row = self.get(run_id)
+        if row is None or row["status"] not in FINISHED:
+            return None
+        problem = self.metrics_checked(run_id, row)[1]
+        if not problem and self.read_json(run_id, "summary.json", quiet=True) is None:
+            self.update(run_id, status="interrupted")
+            return f"{self.run_dir(run_id) / 'summary.json'}: missing or unreadable; the run is resumed from its checkpoint"
+        if problem:
+            d = self.run_dir(run_id)
+            for name in ("summary.json", "checkpoint.npz", "metrics.jsonl", "model.keras", "members.npz"):
+                (d / name).unlink(missing_ok=True)
+            self.update(run_id, status="pending", round=0, test_accuracy=None, test_loss=None, val_accuracy=None,
+                        cumulative_train_loss=None, epsilon=None, mia_auc=None, diverged_round=None)
+            return f"{d / 'metrics.jsonl'}: {problem}; the run is rerun from round 0"
+        return None
 
 
 def open_store(root: str | Path) -> Store:
     """Open an existing store for reading (reports, TUI, `tffnoise runs`)."""
     from tffnoise.errors import UserError
 
-    if not (Path(root) / "index.sqlite").exists():
+    if not (Path(root) / "index.sqlite").exists() and not any((Path(root) / "runs").glob("*/run.json")):
         raise UserError(f"{root}: no run store here (expected {Path(root) / 'index.sqlite'}); run `tffnoise run FILE --out {root}` first")
     return Store(root, create=False)

@@ -6,14 +6,18 @@ data file, a model the engine cannot run) stop the sweep before anything is writ
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
+import sys
 import time
 
 from tffnoise.config import expand, to_toml
 from tffnoise.config.sweep import canonical
 from tffnoise.errors import UserError
 from tffnoise.runner.labels import index_row
-from tffnoise.runner.store import FINISHED, Store
+from tffnoise.runner.lock import StoreLock, describe
+from tffnoise.runner.store import FINISHED, Store, warn
 
 _DATA_CACHE: dict = {}
 
@@ -29,6 +33,22 @@ def dataset_for(cfg):
 
 def preflight(specs) -> None:
     """Load each dataset and build each model once, so user errors surface before the store is touched."""
+    check_data(specs)
+    check_models(specs)
+
+
+def check_data(specs) -> None:
+    """Every setting's data-size checks (no TensorFlow: they run before the GPUs are configured)."""
+    from tffnoise.config.validate import check_data_fit
+
+    fitted = set()
+    for spec in specs:
+        if spec.setting_id not in fitted:
+            fitted.add(spec.setting_id)
+            check_data_fit(spec.config, dataset_for(spec.config))
+
+
+def check_models(specs) -> None:
     seen = set()
     for spec in specs:
         cfg = spec.config
@@ -65,16 +85,25 @@ def plan(base: dict):
 
 
 def run_sweep(base: dict, emit=lambda e: None) -> dict:
-    from tffnoise.runner import provenance
-    from tffnoise.runner.cell import execute_cell, load_checkpoint
-
     from tffnoise.runner.gpus import configure_gpus
 
     specs, cells = plan(base)
-    configure_gpus()
-    preflight(specs)
     out = specs[0].config.out
-    store = Store(out)
+    lock = StoreLock(out)
+    lock.check()  # a second writer is refused before it loads anything
+    check_data(specs)
+    configure_gpus()
+    check_models(specs)
+    with lock:
+        if lock.stale:
+            print(f"warning: {lock.path}: took over the lock left by {describe(lock.stale)}, which is no longer "
+                  "running", file=sys.stderr)
+        return _sweep(specs, cells, Store(out), emit)
+
+
+def _sweep(specs, cells, store: Store, emit) -> dict:
+    from tffnoise.runner import provenance
+
     prov = provenance.collect()
     for s in specs:
         meta = {"run_id": s.run_id, "setting_id": s.setting_id, "repeat": s.repeat,
@@ -82,11 +111,35 @@ def run_sweep(base: dict, emit=lambda e: None) -> dict:
                 "provenance": prov, "config": s.config.to_dict()}
         store.register(s.run_id, {"setting_id": s.setting_id, "repeat": s.repeat, **index_row(s.config, s.overrides, s.config.engine)},
                        to_toml(s.config), meta)
+    for s in specs:  # a finished run whose files were damaged since is not finished
+        problem = store.check_finished(s.run_id)
+        if problem:
+            warn(problem)
     total = len(specs)
     done_before = sum(1 for s in specs if store.get(s.run_id)["status"] in FINISHED)
     emit({"event": "sweep_started", "out": str(store.root), "runs": total, "finished": done_before,
           "cells": len(cells)})
     t0 = time.time()
+    try:
+        _run_cells(cells, store, emit)
+    except BaseException:  # Ctrl-C (or any stop): say so now rather than leave readers to notice the dead pid
+        with contextlib.suppress(Exception):  # never mask the stop itself
+            for r in store.all("running"):
+                if r["pid"] == os.getpid():
+                    store.update(r["run_id"], status="interrupted")
+        raise
+    rows = [store.get(s.run_id) for s in specs]
+    result = {"out": str(store.root), "runs": total, "wall_s": time.time() - t0,
+              "status": {st: sum(1 for r in rows if r["status"] == st) for st in ("done", "diverged", "failed")},
+              "synthetic": any(r["synthetic"] for r in rows), "rows": rows}
+    emit({"event": "sweep_finished", **{k: v for k, v in result.items() if k != "rows"}})
+    store.close()
+    return result
+
+
+def _run_cells(cells, store: Store, emit) -> None:
+    from tffnoise.runner.cell import execute_cell, load_checkpoint
+
     for cell in cells:
         pending = [s for s in cell if store.get(s.run_id)["status"] not in FINISHED]
         by_round: dict = {}
@@ -108,10 +161,3 @@ def run_sweep(base: dict, emit=lambda e: None) -> dict:
                 for s in group:
                     store.update(s.run_id, status="failed", error=msg)
                     emit({"event": "run_failed", "run_id": s.run_id, "error": msg})
-    rows = [store.get(s.run_id) for s in specs]
-    result = {"out": str(store.root), "runs": total, "wall_s": time.time() - t0,
-              "status": {st: sum(1 for r in rows if r["status"] == st) for st in ("done", "diverged", "failed")},
-              "synthetic": any(r["synthetic"] for r in rows), "rows": rows}
-    emit({"event": "sweep_finished", **{k: v for k, v in result.items() if k != "rows"}})
-    store.close()
-    return result
