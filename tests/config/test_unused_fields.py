@@ -23,7 +23,7 @@ REFUSED = [
     (["data.shards_per_client=3", "data.partition=dirichlet"], "data.shards_per_client", "data.partition = 'shards'"),
     (['data.source="examples.wine_plugin:load_data"', "data.synthetic=true"], "data.synthetic", "plug-in data.source"),
     (['data.source="examples.wine_plugin:load_data"', f'data.path="{ROOT}"'], "data.path", "plug-in data.source"),
-    (["data.path=/", "data.source=susy", "data.synthetic=true"], "data.path", "data.synthetic = true"),
+    (["data.path=/", "data.source=susy", "data.synthetic=true"], "data.path", "data.synthetic is true"),
     (["data.path=/"], "data.path", "'digits'"),
     (['model.builder="examples.wine_plugin:build_model"', "model.dropout=0.2"], "model.dropout", "model.builder"),
     (['model.builder="examples.wine_plugin:build_model"', "model.width=0.5"], "model.width", "model.builder"),
