@@ -63,14 +63,15 @@ def build_store(root: Path, *, dp: bool = True, running_pid: int | None = None) 
         with store.tx() as con:  # fixed times: deterministic ordering and snapshots
             con.execute("UPDATE runs SET created=?, updated=? WHERE run_id=?", (1000.0 + n, 1000.0 + n, rid))
         last = row["round"] or 0
-        for r in range(1, last + 1):
+        diverged = row["status"] == "diverged"
+        for r in range(1, last + 1 - diverged):
             m = {"round": r, "train_loss": 2.3 - 0.05 * r, "train_accuracy": 0.1 + 0.03 * r,
                  "cumulative_train_loss": 2.0 * r}
             if r % 2 == 0 or r == last:
                 m.update(test_accuracy=min(0.95, 0.1 + 0.035 * r), test_loss=2.2 - 0.05 * r)
             store.append_metrics(rid, m)
-        if row["status"] == "diverged":
-            store.append_metrics(rid, {"round": last, "diverged": True})
+        if diverged:  # as the runner writes it: the round that diverged is a marker, not a metrics row
+            store.append_metrics(rid, {"round": last, "diverged": True, "reason": "non-finite loss or weights"})
     store.close()
     return store
 

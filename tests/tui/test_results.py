@@ -126,3 +126,18 @@ def test_render_boxes_text():
     lines = text.splitlines()
     assert lines[0].startswith("test accuracy") and len(lines) == 3
     assert "┃" in lines[1] and "├" in lines[2] and "med 0.800 n=3" in lines[1]
+
+
+async def test_a_damaged_history_is_flagged_in_the_runs_table(store_root):
+    """A finished run whose metrics.jsonl was cut reads as such, not as a whole curve."""
+    metrics = store_root / "runs" / "r003aaaaaaaa" / "metrics.jsonl"
+    lines = metrics.read_text().splitlines(keepends=True)
+    assert len(lines) > 1
+    metrics.write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2])  # cut mid-line
+    app = make_app(store_root, start_mode="results")
+    async with app.run_test(size=(120, 24)) as pilot:
+        await _stats(pilot)
+        table = pilot.app.screen.query_one("#results-table", DataTable)
+        status = {str(k.value): str(table.get_row(k)[1]) for k in table.rows}
+        assert "history incomplete" in status["r003aaaaaaaa"]
+        assert not any("history incomplete" in s for rid, s in status.items() if rid != "r003aaaaaaaa")

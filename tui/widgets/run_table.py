@@ -6,7 +6,8 @@ from textual.widgets import DataTable
 
 from tui.store_reader import fmt_eta
 
-STATUS_STYLE = {"done": "green", "running": "yellow", "pending": "dim", "diverged": "bold red", "failed": "bold red"}
+STATUS_STYLE = {"done": "green", "running": "yellow", "pending": "dim", "diverged": "bold red", "failed": "bold red",
+                "interrupted": "magenta"}
 
 
 def fmt(v, spec: str = ".3f") -> str:
@@ -21,8 +22,12 @@ def fmt(v, spec: str = ".3f") -> str:
 def status_text(row: dict) -> Text:
     st = row.get("status") or "?"
     if st == "diverged":
-        return Text(f"DIVERGED r{row.get('diverged_round') or row.get('round') or '?'}", style="bold red")
-    return Text(st, style=STATUS_STYLE.get(st, ""))
+        text = Text(f"DIVERGED r{row.get('diverged_round') or row.get('round') or '?'}", style="bold red")
+    else:
+        text = Text(st, style=STATUS_STYLE.get(st, ""))
+    if row.get("history_incomplete"):  # a damaged metrics.jsonl: its curves are left out, the next run reruns it
+        text.append(" (history incomplete)", style="bold yellow")
+    return text
 
 
 def label_of(row: dict) -> str:
