@@ -32,7 +32,7 @@ def test_clipping_matches_tensorflow_privacy(microbatches):
     x, y = _batch(eng)
     params = eng.params
     sk = keylib.step_keys(eng.keys, tf.constant(1, tf.int64))
-    ours = eng.dp_sgd.private_gradients(eng, params, x, y, sk, tf.constant(1, tf.int64))
+    ours = eng.dp_sgd.private_gradients(eng.plan, params, x, y, sk, tf.constant(1, tf.int64), eng.keys)
 
     model = eng.p.model_fn(0)
     model.set_weights([w.numpy()[0] for w in params])
@@ -51,7 +51,7 @@ def test_noise_scale_is_z_times_clip_over_microbatches():
     x, y = _batch(eng)
     params = eng.params
     sk = keylib.step_keys(eng.keys, tf.constant(1, tf.int64))
-    g = eng.dp_sgd.private_gradients(eng, params, x, y, sk, tf.constant(1, tf.int64))[0].numpy().ravel()
+    g = eng.dp_sgd.private_gradients(eng.plan, params, x, y, sk, tf.constant(1, tf.int64), eng.keys)[0].numpy().ravel()
     expected = 2.0 * 1e-6 / 4
     assert abs(g.std() / expected - 1) < 0.05 and abs(g.mean()) < 4 * expected / np.sqrt(g.size)
 

@@ -41,9 +41,9 @@ Differential privacy (`[privacy] mode`, the semantics of `dp.py`):
 
 - dp-sgd: each local step replaces the batch gradient by `dp.DpSgd`'s: the batch is cut into
   microbatches (contiguous, as in the stacked engine), each microbatch's gradient (the Keras model's
-  forward pass on that microbatch under the same step key) is clipped to L2 norm C over the trainable
+  forward pass on that microbatch under its own key, `dp.microbatch_keys`) is clipped to L2 norm C over the trainable
   weights, the clipped gradients are summed, Gaussian noise of std z·C is added from the project's keyed
-  generator (stream "dp", key (learner key, g), tensor j in Keras order: the stacked engine's numbers),
+  float64 generator (stream "dp", key (learner key, g), tensor j in Keras order: the stacked engine's numbers),
   and mean losses divide by the number of microbatches. TFF and stacked DP-SGD runs are equal with noise on.
 - dp-fedavg: aggregation of the client updates (client model − broadcast model, every weight in Keras
   order; an unselected fedavg client sends zeros) goes through TFF's own DP aggregator,
@@ -260,17 +260,20 @@ def _dp_sgd_gradients(problem: Problem, lay: ProcessLayout, model, trainable_ind
     """`dp.DpSgd.private_gradients` for one learner: per-microbatch gradients clipped to C, summed, noised
     with std z·C from the keyed generator, divided by the microbatch count for mean losses. One slot per
     weight in Keras order (zeros for non-trainable weights)."""
+    from tffnoise.algorithms.dp import microbatch_keys
+
     dp, kind = lay.privacy, problem.loss_kind
     mb = dp.microbatches
+    mkeys = microbatch_keys(sk, mb)
     per = lay.batch // mb
     xs = tf.reshape(x, [mb, per, *lay.input_shape])
     ys = tf.reshape(y, [mb, per])
     variables = list(model.weights)
     trainable_vars = [variables[j] for j in trainable_index]
     per_mb = []
-    for i in range(mb):  # the stacked engine's microbatch i: examples i·B/mb ... (i+1)·B/mb − 1, same step key
+    for i in range(mb):  # the stacked engine's microbatch i: examples i·B/mb ... (i+1)·B/mb − 1, its own key
         with tf.GradientTape() as tape:
-            with step_key(sk):
+            with step_key(mkeys[i]):
                 out = model(xs[i], training=True)
             loss = losses.batch_loss(kind, losses.per_example(kind, out, ys[i]))
         gs = tape.gradient(loss, trainable_vars)
@@ -284,7 +287,7 @@ def _dp_sgd_gradients(problem: Problem, lay: ProcessLayout, model, trainable_ind
         gr = stacked[k]
         shape = tuple(int(d) for d in gr.shape[1:])
         summed = tf.reduce_sum(gr * tf.reshape(factor, [mb] + [1] * len(shape)), 0)
-        noise = distributions.sample("gaussian", rng.fold(base, j), shape, dp.noise_multiplier * dp.clip)
+        noise = distributions.dp_gaussian(rng.fold(base, j), shape, dp.noise_multiplier * dp.clip)
         total = summed + noise
         grads[j] = total if kind == "squared" else total / mb
     return grads

@@ -179,7 +179,11 @@ def finish_run(store: Store, spec, engine, problem, ri: int, last_eval: dict, di
 def _save_artifacts(store: Store, spec, engine, problem, ri: int, model) -> None:
     d = store.run_dir(spec.run_id)
     buf = io.BytesIO()
-    np.savez(buf, member_ids=problem.member_ids[ri], test_ids=problem.test_ids)
+    from tffnoise.algorithms.stacked import trained_examples
+
+    # members: exactly the saved model's training examples (docs/privacy.md), as the attacks use them
+    members = problem.member_ids[ri][trained_examples(problem, engine.selection)[ri]]
+    np.savez(buf, member_ids=members, test_ids=problem.test_ids)
     write_bytes(d / "members.npz", buf.getvalue())
     model.set_weights(engine.final_weights(ri))
     tmp = d / ".model.tmp.keras"

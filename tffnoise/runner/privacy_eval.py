@@ -17,17 +17,20 @@ def epsilon_curve(problem, engine) -> list[float] | None:
 
 
 def membership_inference(problem, engine) -> list[dict]:
-    """Per repeat: members = a sample of that repeat's training examples, non-members = held-out test
-    examples (same count, seeded); loss-threshold and trained attacks."""
+    """Per repeat: members = a sample of the examples the attacked model (the one `predict_proba` gives)
+    was trained on (`stacked.trained_examples`: for no-sync the picked learner's own, for fedavg the
+    selected rounds' batches), non-members = held-out test examples (same count, seeded);
+    loss-threshold and trained attacks."""
     from tffnoise.algorithms.keys import numpy_seed
+    from tffnoise.algorithms.stacked import trained_examples
     from tffnoise.privacy.mia import run_attacks
 
     R = len(problem.repeats)
+    trained = trained_examples(problem, engine.selection)
     picks, xs = [], []
     for ri, r in enumerate(problem.repeats):
         rng = np.random.default_rng(numpy_seed(problem.cfg.experiment.seed, r, 4))
-        xm = problem.x_clients[ri].reshape((-1,) + problem.x_clients.shape[3:])
-        ym = problem.y_clients[ri].reshape(-1)
+        xm, ym = problem.x_clients[ri][trained[ri]], problem.y_clients[ri][trained[ri]]
         n = min(len(xm), len(problem.x_test), MAX_ATTACK_EXAMPLES)
         mi, ni = rng.choice(len(xm), n, replace=False), rng.choice(len(problem.x_test), n, replace=False)
         picks.append((ym[mi], problem.y_test[ni], n))
