@@ -204,3 +204,20 @@ def test_dp_fedavg_divides_by_the_expected_clients_even_when_none_joined():
         else:
             # std z·C/k; a std estimate from n draws has relative standard error 1/sqrt(2n): 5 of them
             assert abs(d.std() / (z * 1e6 / 2) - 1) < 5 / np.sqrt(2 * d.size), d.size
+
+
+def test_dp_sgd_noise_is_the_float64_draw():
+    """DP-SGD's noise is distributions.dp_gaussian's (capped beyond 8σ), not the float32 sampler's: with
+    C = 1e-9 and z = 1e9 the clipped sum (≤ C per microbatch) vanishes beside noise of std 1."""
+    from tffnoise.noise import distributions, rng
+
+    eng = _engine(["privacy.mode=dp-sgd", "privacy.noise_multiplier=1e9", "privacy.l2_norm_clip=1e-9",
+                   "privacy.microbatches=4"])
+    x, y = _batch(eng)
+    g1 = tf.constant(1, tf.int64)
+    sk = keylib.step_keys(eng.keys, g1)
+    got = eng.dp_sgd.private_gradients(eng.plan, eng.params, x, y, sk, g1, eng.keys)
+    base = rng.fold_all(eng.keys, rng.STREAMS["dp"], g1)
+    for j, g in enumerate(got):
+        want = distributions.dp_gaussian(rng.fold(base, j), g.shape[1:], tf.ones([1])).numpy() / 4
+        np.testing.assert_allclose(g.numpy(), want, rtol=1e-5, atol=1e-8)
