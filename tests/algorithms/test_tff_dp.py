@@ -118,6 +118,9 @@ def test_tff_dp_matches_stacked(case, assert_states_close):
                 assert a[k].tolist() == b[k].tolist() == [True, True]
             else:
                 np.testing.assert_allclose(a[k], b[k], atol=1e-5, rtol=1e-5, err_msg=f"{k} round {t}")
+    if case == "dpfedavg-fedavg":  # Poisson sampling: the count varies, and repeat 1's round 3 has no client
+        counts = s.selection.sum(-1)
+        assert counts[2, 1] == 0 and len(np.unique(counts)) > 2
     # Not vacuous: the privacy mechanism changes training (clipping and noise).
     clean = _stacked_run([o for o in CASES[case] if not o.startswith("privacy.")])
     assert not np.allclose(clean.get_state()["server_0"], e.get_state()["server_0"], atol=1e-4)

@@ -89,3 +89,13 @@ def test_members_npz_holds_the_attacked_models_training_examples(tmp_path, proto
         expected = np.concatenate([p.member_ids[ri, i][_drawn(p, ri, i)] for i in learners])
         assert sorted(saved["member_ids"].tolist()) == sorted(expected.tolist())
         np.testing.assert_array_equal(saved["test_ids"], p.test_ids)
+
+
+def test_a_model_no_client_reached_has_no_members_to_attack():
+    from tffnoise.runner import privacy_eval
+
+    p = _problem(['training.protocol="fedavg"', "training.clients_per_round=1", 'privacy.mode="dp-fedavg"'], repeats=(0,))
+    engine, seen = _fake_engine(p)
+    engine.selection = np.zeros_like(engine.selection)  # Poisson sampling drew nobody in any round
+    (res,) = privacy_eval.membership_inference(p, engine)
+    assert res["mia_examples"] == 0 and res["mia_auc"] is None and not seen

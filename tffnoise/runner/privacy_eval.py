@@ -35,10 +35,14 @@ def membership_inference(problem, engine) -> list[dict]:
         mi, ni = rng.choice(len(xm), n, replace=False), rng.choice(len(problem.x_test), n, replace=False)
         picks.append((ym[mi], problem.y_test[ni], n))
         xs.extend([xm[mi], problem.x_test[ni]])
-    outs = engine.predict_proba(np.concatenate(xs))
+    outs = engine.predict_proba(np.concatenate(xs)) if any(n for _, _, n in picks) else None
     results, offset = [], 0
     for ri in range(R):
         ym, yn, n = picks[ri]
+        if n == 0:  # DP-FedAvg's Poisson sampling reached this model with no client at all: nothing to attack
+            results.append({"mia_auc": None, "mia_advantage": None, "mia_trained_auc": None,
+                            "mia_trained_advantage": None, "mia_examples": 0})
+            continue
         om, on = outs[ri, offset:offset + n], outs[ri, offset + n:offset + 2 * n]
         offset += 2 * n
         if problem.regression:
