@@ -221,3 +221,17 @@ def test_dp_sgd_noise_is_the_float64_draw():
     for j, g in enumerate(got):
         want = distributions.dp_gaussian(rng.fold(base, j), g.shape[1:], tf.ones([1])).numpy() / 4
         np.testing.assert_allclose(g.numpy(), want, rtol=1e-5, atol=1e-8)
+
+
+def test_truncation_delta_is_the_documented_bound():
+    """docs/privacy.md's example: 10^4 DP-SGD steps × 10^5 coordinates at ε = 3 add δ ≤ 1.2·10^-6."""
+    from types import SimpleNamespace
+
+    from tffnoise.algorithms.dp import truncation_delta
+
+    cfg = SimpleNamespace(privacy=SimpleNamespace(mode="dp-sgd"))
+    problem = SimpleNamespace(init_weights=[np.zeros((1, 1000, 99)), np.zeros((1, 1000))], rounds=1000, steps_per_round=10)
+    d = truncation_delta(cfg, problem, 3.0)
+    assert d == pytest.approx((1 + np.exp(3.0)) * 10**9 / 2 * 2.0**-53, rel=1e-12) and 1.1e-6 < d < 1.2e-6
+    cfg.privacy.mode = "dp-fedavg"  # one release per round
+    assert truncation_delta(cfg, problem, 3.0) == pytest.approx(d / 10, rel=1e-9)

@@ -194,6 +194,7 @@ def test_dp_run_through_the_sweep_reports_epsilon(tmp_path):
     final = summary["final"]
     assert summary["engine"] == "tff" and summary["status"] == "done"
     assert final["epsilon"] == pytest.approx(8.0, abs=0.1)
+    assert 0 < final["delta_truncation"] < 1e-3 * summary["final"]["delta"]  # the float64 cap: negligible here
     cfg = load_config(None, BASE + DP_SGD + ["privacy.target_epsilon=8.0"])
     z = dp.resolve_noise_multiplier(cfg, _problem(DP_SGD + ["privacy.target_epsilon=8.0"]))
     assert final["noise_multiplier"] == pytest.approx(z) and z != 1.0

@@ -18,6 +18,7 @@ so DP runs are reproducible per seed and the noise is not cut off near 5.8σ (do
 """
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 from tffnoise.algorithms import losses
@@ -74,6 +75,21 @@ def epsilons(cfg, problem, z: float) -> list[float]:
     per_round = problem.steps_per_round if cfg.privacy.mode == "dp-sgd" else 1
     return epsilon_per_round(noise_multiplier=z / sensitivity_factor(cfg), sample_rate=rate, steps_per_round=per_round, rounds=problem.rounds,
                              delta=cfg.privacy.delta, accountant=cfg.privacy.accountant, sampling=sampling)
+
+
+def truncation_delta(cfg, problem, epsilon: float) -> float:
+    """The δ the cap of the float64 draw adds to a run's (ε, δ) (docs/privacy.md): the noise that ran is
+    within total variation η ≤ ⌈draws/2⌉·2**-53 of exact Gaussian noise (a Box–Muller pair's radius
+    exceeds the cap with probability 2**-53), which makes an (ε, δ) mechanism (ε, δ + (1 + e^ε)·η).
+    draws = noised releases × coordinates: DP-SGD a learner's steps, DP-FedAvg the rounds."""
+    import math
+
+    from tffnoise.noise.rng import UNIFORM53_MIN
+
+    coords = sum(int(np.prod(w.shape[1:])) for w in problem.init_weights)
+    releases = problem.rounds * (problem.steps_per_round if cfg.privacy.mode == "dp-sgd" else 1)
+    eta = math.ceil(releases * coords / 2) * UNIFORM53_MIN
+    return (1.0 + math.exp(min(epsilon, 700.0))) * eta
 
 
 def _global_norms(tensors, lead: int):

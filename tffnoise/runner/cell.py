@@ -129,6 +129,8 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
                     store.update(s.run_id, round=t)
     if not last_eval:  # resumed from a checkpoint taken at the last round
         last_eval = {**engine.evaluate("test"), **engine.evaluate("val")}
+    from tffnoise.algorithms.dp import truncation_delta
+
     privacy = [{} for _ in specs]
     if cfg.privacy.membership_inference and alive.any():
         from tffnoise.runner.privacy_eval import membership_inference
@@ -138,7 +140,8 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
         if eps is not None:
             privacy[ri].update({"epsilon": _f(eps[-1]), "delta": cfg.privacy.delta,
                                 "noise_multiplier": float(engine.noise_multiplier),
-                                "accountant": cfg.privacy.accountant})
+                                "accountant": cfg.privacy.accountant,
+                                "delta_truncation": truncation_delta(cfg, problem, float(eps[-1]))})
     wall = time.time() - t0
     keras_model = []  # built once per cell, only if some run finished (its weights are set per run)
     for ri, s in enumerate(specs):
