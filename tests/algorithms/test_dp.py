@@ -156,6 +156,15 @@ def test_dp_sgd_refuses_batch_norm():
         refuse_batch_norm(model, "pkg.mod:build")
     assert "privacy.mode" in str(err.value) and "model.builder" in str(err.value)
     refuse_batch_norm(tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(2)]))
+    # DpSgd (both engines build theirs from it) checks a plug-in's model
+    from types import SimpleNamespace
+
+    from tffnoise.algorithms.dp import DpSgd
+
+    cfg = load_config(None, TINY + ["privacy.mode=dp-sgd"])
+    cfg.model.builder = "pkg.mod:build"
+    with pytest.raises(ConfigError, match="model.builder"):
+        DpSgd(cfg.privacy, SimpleNamespace(cfg=cfg, model_fn=lambda seed: model, loss_kind="crossentropy"))
 
 
 def test_microbatches_of_several_examples_are_accounted_at_doubled_sensitivity():
