@@ -56,7 +56,7 @@ def test_the_attack_uses_exactly_those_members():
     (x,) = seen
     pick, offset = nosync_pick(p), 0
     for ri, res in enumerate(results):
-        n = int(res["mia_examples"])
+        n = res["mia_examples"]
         own = {r.tobytes() for r in p.x_clients[ri, pick[ri]][_drawn(p, ri, pick[ri])]}
         members = x[offset:offset + n]
         assert n == 10 and {r.tobytes() for r in members} == own

@@ -52,5 +52,5 @@ def membership_inference(problem, engine) -> list[dict]:
             attacks = run_attacks(om, ym, on, yn, seed=ri)
         res = {"mia_auc": attacks[0].auc, "mia_advantage": attacks[0].advantage,
                "mia_trained_auc": attacks[1].auc, "mia_trained_advantage": attacks[1].advantage, "mia_examples": int(n)}
-        results.append({k: (float(v) if np.isfinite(v) else None) for k, v in res.items()})
+        results.append({k: (v if isinstance(v, int) else float(v) if np.isfinite(v) else None) for k, v in res.items()})
     return results
