@@ -2,10 +2,11 @@
 
 - DP-SGD runs in each client's local steps with `dp.DpSgd`'s math and the project's keyed generator, so
   the TFF engine equals the stacked engine to 1e-5 with the noise ON (here with hidden, label and
-  dropout noise too).
-- DP-FedAvg aggregates the client updates with TFF's `DifferentiallyPrivateFactory.gaussian_fixed`, whose
-  noise comes from TF's own RNG: the engines are equal with z = 0 (clipping only, active here), and with
-  z > 0 the server update's deviation from the z = 0 run has std z·C/k (k clients per round).
+  dropout noise too), and each microbatch draws its own masks.
+- DP-FedAvg aggregates the client updates with TFF's `DifferentiallyPrivateFactory` on gaussian_fixed's
+  query, whose noise is drawn by the project's float64 keyed generator (`KeyedGaussianSumQuery`): the
+  engines are equal with the noise ON, Poisson client sampling included; against a z = 0 run the server
+  update deviates by noise of std z·C/k (k the fixed expected clients per round).
 - A DP run through `run_sweep` on engine "tff" reports ε (and the resolved z for a target ε).
 
 Tiny problems (digits, 3 learners × 20 examples, hidden [8], batch 5, sync period 2, 3 rounds, 2 repeats);
@@ -25,7 +26,7 @@ BASE = ['data.source="digits"', "data.clients=3", "data.examples_per_client=20",
         "experiment.seed=7"]
 FEDAVG = ['training.protocol="fedavg"', "training.server_momentum=0.9", "training.server_learning_rate=0.7",
           "training.clients_per_round=2"]
-DP_FEDAVG = ['privacy.mode="dp-fedavg"', "privacy.l2_norm_clip=0.1", "privacy.noise_multiplier=0.0"]
+DP_FEDAVG = ['privacy.mode="dp-fedavg"', "privacy.l2_norm_clip=0.1", "privacy.noise_multiplier=0.5"]
 DP_SGD = ['privacy.mode="dp-sgd"', "privacy.l2_norm_clip=0.5", "privacy.noise_multiplier=1.0"]
 NOISY = ['noise.hidden.distribution="gaussian"', "noise.hidden.level=0.3", "noise.label.level=0.3", "model.dropout=0.2"]
 CASES = {
@@ -60,6 +61,39 @@ def engines(case: str):
     return _cache[case]
 
 
+def test_tff_dp_sgd_microbatches_draw_their_own_masks():
+    """Issue 17 item 3 on the TFF engine: one DP-SGD step on 5 copies of one example, one example per
+    microbatch, dropout only: the microbatches' outputs differ (one shared key made them equal)."""
+    import tensorflow as tf
+
+    from tffnoise.algorithms import keys as keylib
+    from tffnoise.algorithms import tff_process as proc
+
+    p = _problem(DP_SGD + ["model.dropout=0.5", "privacy.noise_multiplier=0.0"])
+    lay = proc.layout(p)
+    model = p.model_fn(0)
+    outs = []
+
+    class Recording:
+        weights = property(lambda self: model.weights)
+
+        def __call__(self, x, training):
+            out = model(x, training=training)
+            outs.append(out.numpy())
+            return out
+
+    x = tf.repeat(tf.constant(p.x_clients[0, 0, :1]), 5, axis=0)
+    y = tf.repeat(tf.constant(p.y_clients[0, 0, :1]), 5, axis=0)
+    key = tf.constant(p.learner_keys[0, 0], tf.int64)
+    g = tf.constant(1, tf.int64)
+    index = [j for j, t in enumerate(lay.trainable) if t]
+    proc._dp_sgd_gradients(p, lay, Recording(), index, x, y, keylib.step_keys(key, g), key, g)
+    assert len(outs) == 5
+    for i in range(5):
+        for j in range(i):
+            assert not np.allclose(outs[i], outs[j], atol=1e-6), (i, j)
+
+
 def _stacked_run(overrides, rounds=ROUNDS):
     from tffnoise.algorithms.stacked import StackedEngine
 
@@ -84,19 +118,21 @@ def test_tff_dp_matches_stacked(case, assert_states_close):
                 assert a[k].tolist() == b[k].tolist() == [True, True]
             else:
                 np.testing.assert_allclose(a[k], b[k], atol=1e-5, rtol=1e-5, err_msg=f"{k} round {t}")
-    # Not vacuous: the privacy mechanism changes training (clipping for DP-FedAvg; clipping and noise for DP-SGD).
+    if case == "dpfedavg-fedavg":  # Poisson sampling: the count varies, and repeat 1's round 3 has no client
+        counts = s.selection.sum(-1)
+        assert counts[2, 1] == 0 and len(np.unique(counts)) > 2
+    # Not vacuous: the privacy mechanism changes training (clipping and noise).
     clean = _stacked_run([o for o in CASES[case] if not o.startswith("privacy.")])
     assert not np.allclose(clean.get_state()["server_0"], e.get_state()["server_0"], atol=1e-4)
-    if case == "dpsgd-pa":
-        quiet = _stacked_run(CASES[case] + ["privacy.noise_multiplier=0.0"])
-        assert not np.allclose(quiet.get_state()["server_0"], e.get_state()["server_0"], atol=1e-4)
+    quiet = _stacked_run(CASES[case] + ["privacy.noise_multiplier=0.0"])
+    assert not np.allclose(quiet.get_state()["server_0"], e.get_state()["server_0"], atol=1e-4)
 
 
 @pytest.mark.slow
 def test_dp_fedavg_uses_tffs_dp_aggregator_and_resumes(assert_states_close):
     problem, s, e, _, _ = engines("dpfedavg-pa")
     weights = "<float32[64,8],float32[8],float32[8,10],float32[10]>"
-    aggregator = ("<query_state=<numerator_state=<l2_norm_clip=float32,stddev=float32>,denominator=float32>,"
+    aggregator = ("<query_state=<numerator_state=<l2_norm_clip=float32,stddev=float32,key=int64,round=int64>,denominator=float32>,"
                   "agg_state=<>,dp_event=<module_name=str,class_name=str,noise_multiplier=float32>,is_init_state=bool>")
     assert str(e.process.initialize.type_signature.result.member) == \
         f"<round=int64,model={weights},momentum={weights},cum_loss=float32[3],aggregator={aggregator}>"
@@ -104,6 +140,8 @@ def test_dp_fedavg_uses_tffs_dp_aggregator_and_resumes(assert_states_close):
     st = e._states[0]["aggregator"]
     assert float(st.query_state.numerator_state.l2_norm_clip) == pytest.approx(0.1)
     assert float(st.query_state.denominator) == 3.0 and not st.is_init_state
+    assert int(st.query_state.numerator_state.round) == ROUNDS
+    assert [int(s_["aggregator"].query_state.numerator_state.key) for s_ in e._states] == problem.learner_keys[:, 0].tolist()
     # Resume from the stacked engine's checkpoint (round 3 replayed from its final weights) on both engines.
     ckpt = s.get_state()
     ckpt["round"] = np.array(2)
@@ -126,7 +164,7 @@ def test_dp_fedavg_noise_has_the_gaussian_scale():
     e = TffEngine(_problem(overrides))
     assert e.noise_multiplier == z
     e.run_round()
-    ref = _stacked_run(CASES["dpfedavg-pa"], rounds=1).get_state()
+    ref = _stacked_run(CASES["dpfedavg-pa"] + ["privacy.noise_multiplier=0.0"], rounds=1).get_state()
     got = e.get_state()
     nw = len(e.layout.weight_shapes)
     per_repeat = [np.concatenate([(got[f"server_{j}"][ri] - ref[f"server_{j}"][ri]).ravel() for j in range(nw)])
@@ -156,6 +194,7 @@ def test_dp_run_through_the_sweep_reports_epsilon(tmp_path):
     final = summary["final"]
     assert summary["engine"] == "tff" and summary["status"] == "done"
     assert final["epsilon"] == pytest.approx(8.0, abs=0.1)
+    assert 0 < final["delta_truncation"] < 1e-3 * summary["final"]["delta"]  # the float64 cap: negligible here
     cfg = load_config(None, BASE + DP_SGD + ["privacy.target_epsilon=8.0"])
     z = dp.resolve_noise_multiplier(cfg, _problem(DP_SGD + ["privacy.target_epsilon=8.0"]))
     assert final["noise_multiplier"] == pytest.approx(z) and z != 1.0

@@ -35,7 +35,11 @@ if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
 
 
 def client_selection(problem: Problem) -> np.ndarray:
-    """[rounds, R, M] 0/1: which learners count at each round's aggregation (fedavg sampling)."""
+    """[rounds, R, M] 0/1: which learners count at each round's aggregation (fedavg sampling), for both
+    engines. DP-FedAvg samples by Poisson: each learner joins each round independently with probability
+    k/m (k = training.clients_per_round), so the count varies and may be 0; that is the sampling its ε
+    is accounted for (add-or-remove-one client). Plain fedavg keeps a fixed-size set of k drawn without
+    replacement (McMahan et al.'s FedAvg), which needs no accounting."""
     t, cfg = problem.cfg.training, problem.cfg
     R, M = len(problem.repeats), problem.learners
     sel = np.ones((problem.rounds, R, M), np.float32)
@@ -43,6 +47,9 @@ def client_selection(problem: Problem) -> np.ndarray:
         sel[:] = 0
         for ri, r in enumerate(problem.repeats):
             rng = np.random.default_rng(keylib.numpy_seed(cfg.experiment.seed, r, 2))
+            if cfg.privacy.mode == "dp-fedavg":
+                sel[:, ri] = rng.random((problem.rounds, M)) < t.clients_per_round / M
+                continue
             for k in range(problem.rounds):
                 sel[k, ri, rng.choice(M, t.clients_per_round, replace=False)] = 1
     return sel
@@ -52,6 +59,29 @@ def nosync_pick(problem: Problem) -> np.ndarray:
     """The learner paper 1 reports for no-sync: one chosen at random per repeat (seeded)."""
     return np.array([np.random.default_rng(keylib.numpy_seed(problem.cfg.experiment.seed, r, 3)).integers(problem.learners)
                      for r in problem.repeats])
+
+
+def trained_examples(problem: Problem, selection: np.ndarray) -> np.ndarray:
+    """[R, M, n] bool: the examples of `problem.x_clients` the evaluated model was trained on, the members
+    a membership-inference attack on it must use. A learner's batches of round t count when its round
+    reaches that model: always for serial and periodic averaging, only in its selected rounds for fedavg
+    (an unselected learner's local steps are discarded), and only the picked learner's for no-sync.
+    Examples no batch drew (the partial batch an epoch drops) are not members."""
+    R, M, n = problem.x_clients.shape[:3]
+    b, T = problem.steps_per_round, problem.rounds
+    counts = np.ones((T, R, M), bool)
+    if problem.cfg.training.protocol == "fedavg":
+        counts = selection[:T] > 0
+    if problem.cfg.training.protocol == "no-sync":
+        counts = np.zeros((T, R, M), bool)
+        counts[:, np.arange(R), nosync_pick(problem)] = True
+    mask = np.zeros((R, M, n), bool)
+    for ri in range(R):
+        for i in range(M):
+            rounds = np.flatnonzero(counts[:, ri, i])
+            steps = (rounds[:, None] * b + np.arange(b)).ravel()
+            mask[ri, i, problem.order[ri, i, steps].ravel()] = True
+    return mask
 
 
 def per_repeat_metrics(problem: Problem, loss: np.ndarray, acc: np.ndarray, prefix: str) -> dict:
@@ -206,7 +236,7 @@ class _RoundProgram:
                 total = total + tf.reduce_sum(reg)
         grads = tape.gradient(total, p_eval)
         if self.dp_sgd is not None:
-            grads = self.dp_sgd.private_gradients(self, p_eval, x, y, sk, g, keys)
+            grads = self.dp_sgd.private_gradients(plan, p_eval, x, y, sk, g, keys)
         return grads, out, pe, bl
 
     def _sync(self, params, t, st, data, hyper):

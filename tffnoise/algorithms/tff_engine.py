@@ -16,9 +16,10 @@ Checkpoints use the stacked engine's keys and shapes (round, cum_loss [R·M], pa
 server_j [R, ...], momentum_j [R, ...]), so a run can resume on either engine.
 
 Differential privacy (see tff_process.py): DP-SGD clips and noises inside each client's local steps with
-the keyed generator (equal to the stacked engine, noise on); DP-FedAvg aggregates the client updates with
-TFF's `DifferentiallyPrivateFactory.gaussian_fixed` (equal to the stacked engine with z = 0; TF's own RNG
-draws the noise otherwise). `noise_multiplier` is the resolved z the runner reports ε for.
+the keyed generator (equal to the stacked engine, noise on); DP-FedAvg samples clients by Poisson and
+aggregates their updates with TFF's `DifferentiallyPrivateFactory` on gaussian_fixed's query, its noise
+drawn by the keyed float64 generator (equal to the stacked engine, noise on). `noise_multiplier` is the
+resolved z the runner reports ε for.
 """
 from __future__ import annotations
 
@@ -47,10 +48,10 @@ class TffEngine:
         self.process = proc.build_process(problem, self.layout)
         self.selection = client_selection(problem)
         first = self._to_state(self.process.initialize())
-        # DP-FedAvg: TFF's DP aggregator state as `initialize` made it (fixed clip and noise: the same for
-        # every repeat, and all a resumed run needs; it is not part of the shared checkpoint format).
-        self._aggregator0 = first.get("aggregator")
-        self._states = [first if ri == 0 else self._with_aggregator(proc.initial_state(problem, self.layout, ri))
+        # DP-FedAvg: TFF's DP aggregator state as `initialize` made it (fixed clip and noise; the noise key
+        # and round are set per repeat; it is not part of the shared checkpoint format).
+        self._aggregator0 = first.pop("aggregator", None)
+        self._states = [self._with_aggregator(first if ri == 0 else proc.initial_state(problem, self.layout, ri), ri)
                         for ri in range(self.R)]
         self._model = problem.model_fn(0)
         self._eval_fn = tf.function(self._eval_chunk)
@@ -74,13 +75,17 @@ class TffEngine:
             out["aggregator"] = st["aggregator"]
         return out
 
-    def _with_aggregator(self, st: dict) -> dict:
+    def _with_aggregator(self, st: dict, ri: int) -> dict:
         """A state built outside the process (another repeat's start, a checkpoint) with DP-FedAvg's
-        aggregator state; `is_init_state` says whether any round has run (TFF's DP-event extraction)."""
+        aggregator state; `is_init_state` says whether any round has run (TFF's DP-event extraction), and
+        the query's noise key and rounds done are repeat ri's (the stacked engine's DP-FedAvg key)."""
         agg = self._aggregator0
         if agg is not None and "aggregator" not in st:
-            if int(st["round"]) > 0 and hasattr(agg, "_replace"):
+            rounds = int(st["round"])
+            if rounds > 0:
                 agg = agg._replace(is_init_state=False)
+            ns = agg.query_state.numerator_state._replace(key=np.int64(self.p.learner_keys[ri, 0]), round=np.int64(rounds))
+            agg = agg._replace(query_state=agg.query_state._replace(numerator_state=ns))
             st = {**st, "aggregator": agg}
         return st
 
@@ -186,7 +191,7 @@ class TffEngine:
                 model = [st[f"params_{j}"][ri] for j in range(nw)]
             states.append(self._with_aggregator(self._to_state({
                 "round": st["round"], "model": model, "momentum": [st[f"momentum_{j}"][ri] for j in range(nw)],
-                "cum_loss": st["cum_loss"][ri * M:(ri + 1) * M]})))
+                "cum_loss": st["cum_loss"][ri * M:(ri + 1) * M]}), ri))
         self._states = states
 
     def split_states(self, st: dict) -> list[dict]:

@@ -42,25 +42,30 @@ Differential privacy (`[privacy] mode`, the semantics of `dp.py`):
 
 - dp-sgd: each local step replaces the batch gradient by `dp.DpSgd`'s: the batch is cut into
   microbatches (contiguous, as in the stacked engine), each microbatch's gradient (the Keras model's
-  forward pass on that microbatch under the same step key) is clipped to L2 norm C over the trainable
+  forward pass on that microbatch under its own key, `dp.microbatch_keys`) is clipped to L2 norm C over the trainable
   weights, the clipped gradients are summed, Gaussian noise of std z·C is added from the project's keyed
-  generator (stream "dp", key (learner key, g), tensor j in Keras order: the stacked engine's numbers),
+  float64 generator (stream "dp", key (learner key, g), tensor j in Keras order: the stacked engine's numbers),
   and mean losses divide by the number of microbatches. TFF and stacked DP-SGD runs are equal with noise on.
-- dp-fedavg: aggregation of the client updates (client model − broadcast model, every weight in Keras
-  order; an unselected fedavg client sends zeros) goes through TFF's own DP aggregator,
-  `tff.aggregators.DifferentiallyPrivateFactory.gaussian_fixed(noise_multiplier=z,
-  clients_per_round=k, clip=C)` (tensorflow-privacy's `NormalizedQuery(GaussianSumQuery)`): clip each
-  client's update to C on the client, sum, add N(0, (z·C)²) on the server, divide by k (the round's client
-  count: training.clients_per_round, or M). The server applies the noisy mean update: fedavg with its
-  server learning rate and momentum, periodic averaging as w + update. The aggregator's state is the
-  `aggregator` field of the process state:
+- dp-fedavg: clients join a round by Poisson sampling (`stacked.client_selection`, each with probability
+  k/M); aggregation of the client updates (client model − broadcast model, every weight in Keras
+  order; an unselected client sends zeros) goes through TFF's own DP aggregator,
+  `tff.aggregators.DifferentiallyPrivateFactory` with the query `gaussian_fixed(noise_multiplier=z,
+  clients_per_round=k, clip=C)` builds (tensorflow-privacy's `NormalizedQuery(GaussianSumQuery)`): clip each
+  client's update to C on the client, sum, add N(0, (z·C)²) on the server, divide by the fixed k
+  (training.clients_per_round, or M), however many clients joined (none: the update is the noise over k).
+  The one change to TFF's query: `KeyedGaussianSumQuery` draws the noise from the project's float64 keyed
+  generator (key (repeat key, round t), tensor j: the stacked engine's numbers), because
+  tensorflow-privacy's `tf.random_normal_initializer` draws float32 Box–Muller noise clamped near 5.7σ
+  (docs/privacy.md). The server applies the noisy mean update: fedavg with its server learning rate and
+  momentum, periodic averaging as w + update. The aggregator's state is the `aggregator` field of the
+  process state:
 
       state = <round, model, momentum, cum_loss, aggregator=<query_state=<numerator_state=
-               <l2_norm_clip=float32, stddev=float32>, denominator=float32>, agg_state=<>,
-               dp_event=<...>, is_init_state=bool>>
+               <l2_norm_clip=float32, stddev=float32, key=int64, round=int64>, denominator=float32>,
+               agg_state=<>, dp_event=<...>, is_init_state=bool>>
 
-  Its noise comes from TF's own RNG (not the keyed generator), so DP-FedAvg equals the stacked engine
-  only with z = 0 (clipping); with z > 0 the noise has the same distribution, not the same draws.
+  `key` is the repeat's noise key (`TffEngine` sets it per repeat) and `round` the rounds done, so
+  DP-FedAvg equals the stacked engine with the noise on.
 """
 from __future__ import annotations
 
@@ -263,17 +268,20 @@ def _dp_sgd_gradients(problem: Problem, lay: ProcessLayout, model, trainable_ind
     """`dp.DpSgd.private_gradients` for one learner: per-microbatch gradients clipped to C, summed, noised
     with std z·C from the keyed generator, divided by the microbatch count for mean losses. One slot per
     weight in Keras order (zeros for non-trainable weights)."""
+    from tffnoise.algorithms.dp import microbatch_keys
+
     dp, kind = lay.privacy, problem.loss_kind
     mb = dp.microbatches
+    mkeys = microbatch_keys(sk, mb)
     per = lay.batch // mb
     xs = tf.reshape(x, [mb, per, *lay.input_shape])
     ys = tf.reshape(y, [mb, per])
     variables = list(model.weights)
     trainable_vars = [variables[j] for j in trainable_index]
     per_mb = []
-    for i in range(mb):  # the stacked engine's microbatch i: examples i·B/mb ... (i+1)·B/mb − 1, same step key
+    for i in range(mb):  # the stacked engine's microbatch i: examples i·B/mb ... (i+1)·B/mb − 1, its own key
         with tf.GradientTape() as tape:
-            with step_key(sk):
+            with step_key(mkeys[i]):
                 out = model(xs[i], training=True)
             loss = losses.batch_loss(kind, losses.per_example(kind, out, ys[i]))
         gs = tape.gradient(loss, trainable_vars)
@@ -287,10 +295,39 @@ def _dp_sgd_gradients(problem: Problem, lay: ProcessLayout, model, trainable_ind
         gr = stacked[k]
         shape = tuple(int(d) for d in gr.shape[1:])
         summed = tf.reduce_sum(gr * tf.reshape(factor, [mb] + [1] * len(shape)), 0)
-        noise = distributions.sample("gaussian", rng.fold(base, j), shape, dp.noise_multiplier * dp.clip)
+        noise = distributions.dp_gaussian(rng.fold(base, j), shape, dp.noise_multiplier * dp.clip)
         total = summed + noise
         grads[j] = total if kind == "squared" else total / mb
     return grads
+
+
+def keyed_gaussian_sum_query(clip: float, stddev: float):
+    """tensorflow-privacy's GaussianSumQuery (clip each record to `clip`, sum, add N(0, stddev²)) with the
+    noise drawn like the stacked engine's `dp.DpFedAvg`: `distributions.dp_gaussian` keyed by
+    (global state's key, stream "dp", round t), tensor j of the update. The global state carries the key
+    and the rounds done, so every repeat and round draws its own noise and a resumed run continues it."""
+    import collections
+
+    import dp_accounting
+    import tensorflow_privacy as tfp
+
+    class KeyedGaussianSumQuery(tfp.GaussianSumQuery):
+        _GlobalState = collections.namedtuple("_GlobalState", ["l2_norm_clip", "stddev", "key", "round"])
+
+        def make_global_state(self, l2_norm_clip, stddev, key=0, round_done=0):
+            return self._GlobalState(tf.cast(l2_norm_clip, tf.float32), tf.cast(stddev, tf.float32),
+                                     tf.cast(key, tf.int64), tf.cast(round_done, tf.int64))
+
+        def get_noised_result(self, sample_state, global_state):
+            t = global_state.round + 1
+            base = rng.fold_all(global_state.key, rng.STREAMS["dp"], t)
+            flat = tf.nest.flatten(sample_state)
+            noised = [v + distributions.dp_gaussian(rng.fold(base, j), v.shape, global_state.stddev)
+                      for j, v in enumerate(flat)]
+            event = dp_accounting.GaussianDpEvent(global_state.stddev / global_state.l2_norm_clip)
+            return tf.nest.pack_sequence_as(sample_state, noised), global_state._replace(round=t), event
+
+    return KeyedGaussianSumQuery(clip, stddev)
 
 
 def _server_update(problem: Problem, lay: ProcessLayout, state, sums, update=None):
@@ -368,8 +405,12 @@ def build_process(problem: Problem, lay: ProcessLayout | None = None):
     dp_agg = None
     if lay.dp_fedavg:
         dp = lay.privacy
-        factory = tff.aggregators.DifferentiallyPrivateFactory.gaussian_fixed(
-            noise_multiplier=float(dp.noise_multiplier), clients_per_round=float(dp.clients_per_round), clip=float(dp.clip))
+        import tensorflow_privacy as tfp
+
+        # gaussian_fixed's query, with the noise of the project's generator (see the module docstring)
+        query = tfp.NormalizedQuery(keyed_gaussian_sum_query(float(dp.clip), float(dp.clip * dp.noise_multiplier)),
+                                    denominator=float(dp.clients_per_round))
+        factory = tff.aggregators.DifferentiallyPrivateFactory(query)
         update_type = tff.StructWithPythonType(
             [tff.TensorType(d.type, s) for s, d in zip(lay.weight_shapes, lay.weight_dtypes)], list)
         dp_agg = factory.create(update_type)

@@ -186,6 +186,10 @@ def _check_cross_fields(cfg: schema.Config) -> None:
         raise ConfigError("training.clients_per_round", t.clients_per_round, "0 unless training.protocol is fedavg")
     if cfg.privacy.mode == "dp-fedavg" and t.protocol not in ("fedavg", "periodic-averaging"):
         raise ConfigError("privacy.mode", "dp-fedavg", "none or dp-sgd unless training.protocol is fedavg or periodic-averaging")
+    if cfg.privacy.mode == "dp-sgd" and cfg.model.architecture not in ("mlp", "linear") and not cfg.model.builder:
+        # The CNNs have batch norm: its statistics come from the unclipped, un-noised batch (dp.refuse_batch_norm).
+        raise ConfigError("privacy.mode", "dp-sgd", f"none or dp-fedavg with model.architecture = "
+                          f"{cfg.model.architecture!r} (its batch norm is not privatized by DP-SGD; use mlp or linear)")
     if cfg.data.path and not cfg.data.synthetic and not os.path.exists(os.path.expanduser(cfg.data.path)):
         raise ConfigError("data.path", cfg.data.path, "an existing file or folder (or data.synthetic = true)")
     if cfg.data.synthetic and cfg.data.source == "digits":

@@ -52,3 +52,17 @@ def sample(distribution: str, key, shape, level):
     rank = tf.size(shape) if tf.is_tensor(shape) else len(shape)
     level = tf.reshape(level, tf.concat([tf.shape(level), tf.ones([rank], tf.int32)], 0))
     return z * level
+
+
+def dp_gaussian(key, shape, std):
+    """N(0, std²) for differential privacy: drawn in float64 (rng.normal64, capped at ≈ 8.57σ), scaled
+    by std in float64 and only then cast to float32. `sample("gaussian", ...)` stops near 5.8σ, which a
+    DP guarantee cannot ignore (docs/privacy.md bounds the δ the remaining cap adds). std is a float or
+    a tensor broadcasting over key's axes."""
+    shape = tf.constant([int(d) for d in shape], tf.int32)
+    key = tf.cast(key, tf.int64)
+    flat = rng.normal64(key, tf.cast(tf.reduce_prod(shape), tf.int64))
+    z = tf.reshape(flat, tf.concat([tf.shape(key, out_type=tf.int32), shape], 0))
+    std = tf.cast(std, tf.float64)
+    std = tf.reshape(std, tf.concat([tf.shape(std), tf.ones([tf.size(shape)], tf.int32)], 0))
+    return tf.cast(z * std, tf.float32)

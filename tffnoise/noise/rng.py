@@ -8,6 +8,8 @@ multipliers are below 2**31 so products of 32-bit values fit in int64 without ov
 """
 from __future__ import annotations
 
+import math
+
 import tensorflow as tf
 
 M32 = 0xFFFFFFFF
@@ -52,3 +54,35 @@ def uniform01(key, n, offset=0):
     """Uniform on the open interval (0, 1): odd multiples of 2**-24, exact in float32."""
     b = tf.bitwise.right_shift(bits(key, n, offset), 9)
     return (tf.cast(b, tf.float32) * 2.0 + 1.0) * (2.0 ** -24)
+
+
+# The smallest uniform `uniform53` can return: Box–Muller maps it (with cos θ = ±1) to the largest
+# magnitude the float64 draw can reach, sqrt(2·53·ln 2) ≈ 8.57σ (tests check it is beyond 8σ).
+UNIFORM53_MIN = 2.0 ** -53
+
+
+def uniform53_from_bits(hi, lo):
+    """(m + 1)·2**-53 for the 53-bit integer m = (hi >> 5)·2**26 + (lo >> 6): uniform on (0, 1], every
+    value exact in float64, so the smallest is 2**-53 (23-bit float32 uniforms stop at 2**-24, ≈ 5.8σ)."""
+    hi = tf.bitwise.right_shift(tf.cast(hi, tf.int64), 5)
+    lo = tf.bitwise.right_shift(tf.cast(lo, tf.int64), 6)
+    m = hi * (2 ** 26) + lo
+    return (tf.cast(m, tf.float64) + 1.0) * UNIFORM53_MIN
+
+
+def box_muller64(u1, u2):
+    """(r·cos θ, r·sin θ) with r = sqrt(−2 ln u1), θ = 2π·u2, in float64."""
+    r = tf.sqrt(-2.0 * tf.math.log(u1))
+    theta = (2.0 * math.pi) * u2
+    return r * tf.cos(theta), r * tf.sin(theta)
+
+
+def normal64(key, n):
+    """Standard normals in float64 of shape key.shape + [n], for DP noise: each pair from two 53-bit
+    uniforms (four 32-bit hashes), so the draw is capped at ≈ 8.57σ rather than ≈ 5.8σ."""
+    n = tf.cast(n, tf.int64)
+    half = (n + 1) // 2
+    u1 = uniform53_from_bits(bits(key, half, 0), bits(key, half, half))
+    u2 = uniform53_from_bits(bits(key, half, 2 * half), bits(key, half, 3 * half))
+    a, b = box_muller64(u1, u2)
+    return tf.concat([a, b], -1)[..., :n]

@@ -153,6 +153,8 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
                     store.update(s.run_id, round=t)
     if not last_eval:  # resumed from a checkpoint taken at the last round
         last_eval = {**engine.evaluate("test"), **engine.evaluate("val")}
+    from tffnoise.algorithms.dp import truncation_delta
+
     privacy = [{} for _ in specs]
     if cfg.privacy.membership_inference and alive.any():
         from tffnoise.runner.privacy_eval import membership_inference
@@ -162,7 +164,8 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
         if eps is not None:
             privacy[ri].update({"epsilon": _f(eps[-1]), "delta": cfg.privacy.delta,
                                 "noise_multiplier": float(engine.noise_multiplier),
-                                "accountant": cfg.privacy.accountant})
+                                "accountant": cfg.privacy.accountant,
+                                "delta_truncation": truncation_delta(cfg, problem, float(eps[-1]))})
     wall = time.time() - t0
     keras_model = []  # built once per cell, only if some run finished (its weights are set per run)
     for ri, s in enumerate(specs):
@@ -209,7 +212,11 @@ def finish_run(store: Store, spec, engine, problem, ri: int, last_eval: dict, di
 def _save_artifacts(store: Store, spec, engine, problem, ri: int, model) -> None:
     d = store.run_dir(spec.run_id)
     buf = io.BytesIO()
-    np.savez(buf, member_ids=problem.member_ids[ri], test_ids=problem.test_ids)
+    from tffnoise.algorithms.stacked import trained_examples
+
+    # members: exactly the saved model's training examples (docs/privacy.md), as the attacks use them
+    members = problem.member_ids[ri][trained_examples(problem, engine.selection)[ri]]
+    np.savez(buf, member_ids=members, test_ids=problem.test_ids)
     write_bytes(d / "members.npz", buf.getvalue())
     model.set_weights(engine.final_weights(ri))
     tmp = d / ".model.tmp.keras"

@@ -17,25 +17,32 @@ def epsilon_curve(problem, engine) -> list[float] | None:
 
 
 def membership_inference(problem, engine) -> list[dict]:
-    """Per repeat: members = a sample of that repeat's training examples, non-members = held-out test
-    examples (same count, seeded); loss-threshold and trained attacks."""
+    """Per repeat: members = a sample of the examples the attacked model (the one `predict_proba` gives)
+    was trained on (`stacked.trained_examples`: for no-sync the picked learner's own, for fedavg the
+    selected rounds' batches), non-members = held-out test examples (same count, seeded);
+    loss-threshold and trained attacks."""
     from tffnoise.algorithms.keys import numpy_seed
+    from tffnoise.algorithms.stacked import trained_examples
     from tffnoise.privacy.mia import run_attacks
 
     R = len(problem.repeats)
+    trained = trained_examples(problem, engine.selection)
     picks, xs = [], []
     for ri, r in enumerate(problem.repeats):
         rng = np.random.default_rng(numpy_seed(problem.cfg.experiment.seed, r, 4))
-        xm = problem.x_clients[ri].reshape((-1,) + problem.x_clients.shape[3:])
-        ym = problem.y_clients[ri].reshape(-1)
+        xm, ym = problem.x_clients[ri][trained[ri]], problem.y_clients[ri][trained[ri]]
         n = min(len(xm), len(problem.x_test), MAX_ATTACK_EXAMPLES)
         mi, ni = rng.choice(len(xm), n, replace=False), rng.choice(len(problem.x_test), n, replace=False)
         picks.append((ym[mi], problem.y_test[ni], n))
         xs.extend([xm[mi], problem.x_test[ni]])
-    outs = engine.predict_proba(np.concatenate(xs))
+    outs = engine.predict_proba(np.concatenate(xs)) if any(n for _, _, n in picks) else None
     results, offset = [], 0
     for ri in range(R):
         ym, yn, n = picks[ri]
+        if n == 0:  # DP-FedAvg's Poisson sampling reached this model with no client at all: nothing to attack
+            results.append({"mia_auc": None, "mia_advantage": None, "mia_trained_auc": None,
+                            "mia_trained_advantage": None, "mia_examples": 0})
+            continue
         om, on = outs[ri, offset:offset + n], outs[ri, offset + n:offset + 2 * n]
         offset += 2 * n
         if problem.regression:
@@ -45,5 +52,5 @@ def membership_inference(problem, engine) -> list[dict]:
             attacks = run_attacks(om, ym, on, yn, seed=ri)
         res = {"mia_auc": attacks[0].auc, "mia_advantage": attacks[0].advantage,
                "mia_trained_auc": attacks[1].auc, "mia_trained_advantage": attacks[1].advantage, "mia_examples": int(n)}
-        results.append({k: (float(v) if np.isfinite(v) else None) for k, v in res.items()})
+        results.append({k: (v if isinstance(v, int) else float(v) if np.isfinite(v) else None) for k, v in res.items()})
     return results
