@@ -173,3 +173,12 @@ def test_deviation_db_is_the_old_quantity_under_its_own_name():
     # ā0 = 0.80, mean squared deviation (0.04² + 0.02² + 0.06²)/3 = 0.0018667 → 10·log10(0.64/0.0018667)
     assert deviation_db([0.76, 0.78, 0.74], [0.80, 0.82, 0.78]) == pytest.approx(25.3511, abs=1e-3)
     assert deviation_db([0.8], [0.8]) == math.inf and math.isnan(deviation_db([], [0.8]))
+
+
+def test_a_single_evaluated_round_gives_no_snr_and_says_why():
+    """A run evaluated once (eval_every >= rounds) has no curve variance: no level is chosen, and the reason is named."""
+    clean = rec("c", "c", "none", 0, 0, 0.8, 0.5, test=[0.8])
+    noisy = rec("n", "c", "weights", 0.3, 0, 0.78, 0.6, test=[0.78])
+    assert math.isnan(snr([noisy], [clean])["mean"])
+    choice = select_level([clean, noisy], "s", "weights")
+    assert math.isnan(choice) and "at least 2 evaluated rounds" in choice.describe()

@@ -187,7 +187,8 @@ class SelectedLevel(float):
         names the line)."""
         curve = CURVE_LABEL.get(self.metric, self.metric)
         if math.isnan(self):
-            return f"no level selectable ({curve})"
+            return (f"no level selectable ({curve}): the SNR needs, per repeat, a clean run with the same seed and "
+                    "at least 2 evaluated rounds in both curves (training.eval_every below training.rounds)")
         dist = f"/{self.distribution}" if self.distribution and line else ""
         series = f" {self.series}" if self.series and line else ""
         lo, hi = self.snr_ci
