@@ -96,7 +96,7 @@ def build_section(cls, data: Any, prefix: str):
 
 
 # When and how each mechanism acts unless the config says otherwise (paper 1: weight noise at every
-# sync decayed as ε/t; gradient noise annealed as in Neelakantan et al.; the rest on every batch).
+# sync decayed as ε/k after the k-th sync; gradient noise annealed as in Neelakantan et al.; the rest on every batch).
 MECHANISM_DEFAULTS = {
     "weights": {"schedule": "sync", "decay": "inverse"},
     "gradient": {"distribution": "gaussian", "schedule": "step", "decay": "anneal"},

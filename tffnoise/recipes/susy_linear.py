@@ -1,4 +1,4 @@
-"""Paper 1 Fig. 4.1: a linear 32-64-1 net on SUSY, squared loss, uniform weight noise decayed as eps/t (Lemma 1)."""
+"""Paper 1 Fig. 4.1: a linear 32-64-1 net on SUSY, squared loss, uniform weight noise decayed as eps/k after the k-th sync (Lemma 1)."""
 import sys
 
 from tffnoise.recipes.base import run_recipe
