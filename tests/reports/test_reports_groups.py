@@ -120,3 +120,15 @@ def test_index_labels_tell_settings_apart(config_for):
     c = row(config_for(noise=two), [("noise.label.level", 0.3)])
     assert (c["mechanism"], c["level"]) == ("label", 0.3)  # the swept level, not the maximum
     assert c["setup"] == "periodic-averaging m=10 + hidden/gaussian σ=0.5"
+
+
+def test_dp_fields_label_only_the_settings_trained_with_dp(make_run, config_for):
+    """A DP clip that differs between DP settings is shown for them, never beside a run without DP."""
+    recs = _runs(make_run, config_for(), "c", "none", "", 0.0, 0.0)
+    for clip in (1.0, 0.5):
+        cfg = config_for(privacy__mode="dp-fedavg", privacy__l2_norm_clip=clip)
+        recs += _runs(make_run, cfg, f"dp{clip}", "none", "", 0.0, -0.05)
+    setups = Grouping(recs).setups
+    assert setups[0] == "periodic-averaging m=10", setups
+    assert sorted(setups[1:]) == ["periodic-averaging m=10 dp-fedavg z=1 l2_norm_clip=0.5",
+                                  "periodic-averaging m=10 dp-fedavg z=1 l2_norm_clip=1.0"], setups

@@ -107,6 +107,14 @@ def _flatten(d: dict, prefix: str = "") -> dict[str, str]:
     return out
 
 
+def _applicable(flat: dict[str, str]) -> dict[str, str]:
+    """Leave out the DP fields of a setting trained without DP (they are defaults that do nothing there), so
+    a label never shows `l2_norm_clip=1.0` beside a run that clipped nothing."""
+    if flat.get("privacy.mode", "none") != "none":
+        return flat
+    return {k: v for k, v in flat.items() if not k.startswith("privacy.") or k in ("privacy.mode", "privacy.membership_inference")}
+
+
 def _base_label(cfg: dict | None, rec: dict) -> str:
     if cfg is None:
         return str(rec.get("setup", ""))
@@ -174,9 +182,9 @@ class Grouping:
         flat = {}
         for fam, ss in members.items():
             s = ss[0]
-            flat[fam] = _flatten({**s.cfg, "noise": {}}) if s.cfg is not None else {}
+            flat[fam] = _applicable(_flatten({**s.cfg, "noise": {}})) if s.cfg is not None else {}
         keys = sorted({k for f in flat.values() for k in f})
-        differ = [k for k in keys if k not in _BASE_KEYS and len({f.get(k) for f in flat.values() if f}) > 1]
+        differ = [k for k in keys if k not in _BASE_KEYS and len({f[k] for f in flat.values() if k in f}) > 1]
         shorts = [k.rsplit(".", 1)[-1] for k in differ]
         out: dict[str, str] = {}
         for fam, ss in members.items():
