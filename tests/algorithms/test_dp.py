@@ -244,3 +244,4 @@ def test_truncation_delta_is_the_documented_bound():
     assert d == pytest.approx((1 + np.exp(3.0)) * 10**9 / 2 * 2.0**-53, rel=1e-12) and 1.1e-6 < d < 1.2e-6
     cfg.privacy.mode = "dp-fedavg"  # one release per round
     assert truncation_delta(cfg, problem, 3.0) == pytest.approx(d / 10, rel=1e-9)
+    assert truncation_delta(cfg, problem, 400.0) == 1.0  # vacuous at a large ε: recorded as 1, not 1e170

@@ -89,7 +89,7 @@ def truncation_delta(cfg, problem, epsilon: float) -> float:
     coords = sum(int(np.prod(w.shape[1:])) for w in problem.init_weights)
     releases = problem.rounds * (problem.steps_per_round if cfg.privacy.mode == "dp-sgd" else 1)
     eta = math.ceil(releases * coords / 2) * UNIFORM53_MIN
-    return (1.0 + math.exp(min(epsilon, 700.0))) * eta
+    return min(1.0, (1.0 + math.exp(min(epsilon, 700.0))) * eta)  # a δ of 1 (or more) says nothing
 
 
 def _global_norms(tensors, lead: int):
