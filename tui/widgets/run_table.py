@@ -61,13 +61,13 @@ class RunTable(DataTable):
             return
         for r in rows:
             for c, v in zip(self.COLUMNS, self._cells(r, eta)):
-                self.update_cell(r["run_id"], c, v)
+                self.update_cell(r["run_id"], c, v, update_width=True)  # values outgrow their first width
 
     @staticmethod
     def _cells(r: dict, eta) -> tuple:
         rnd = f"{r.get('round') or 0}/{r.get('rounds') or '?'}"
         e = fmt_eta(eta(r)) if r.get("status") == "running" else ""
-        return (r["run_id"][:8], label_of(r)[:24], str(r.get("repeat", "")), status_text(r), rnd, e,
+        return (r["run_id"][:8], label_of(r), str(r.get("repeat", "")), status_text(r), rnd, e,
                 fmt(r.get("test_accuracy")))
 
     def selected_id(self) -> str | None:

@@ -1,0 +1,53 @@
+"""Monitor values that change while it is open: cells that outgrow their first width, logs longer than the
+tail buffer, interrupted runs, the sweep ETA after an attach, the first seconds after a launch, resume."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tffnoise.runner.store import Store
+from tui.launcher import Job
+from tui.widgets.run_table import RunTable, label_of
+
+from .conftest import FIXTURES, FakeLauncher, _config_toml, _row, build_store, make_app
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _text(widget) -> str:
+    return str(widget.render())
+
+
+def _add_run(root, rid, **kw):
+    row = _row(kw.pop("mech", "weights"), kw.pop("dist", "uniform"), kw.pop("level", 1.0), 0, **kw)
+    s = Store(root, create=False)
+    s.register(rid, row, _config_toml(row), {"run_id": rid})
+    s.update(rid, **{k: v for k, v in row.items() if k != "setting_id"})
+    s.close()
+    return row
+
+
+async def test_cells_grow_with_their_values(tmp_path):
+    """An ETA that starts as `–` and a round that starts as `5/20` are not cut to that first width later,
+    and a long setting label is shown whole."""
+    root = tmp_path / "store"
+    build_store(root, dp=False, running_pid=os.getpid())
+    long = _add_run(root, "longlabel001", level=0.123456789, status="running", rnd=1, rounds=5, pid=os.getpid())
+    now = [1000.0]
+    app = make_app(root, start_mode="monitor", clock=lambda: now[0])
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = app.screen
+        await pilot.pause()
+        table = screen.query_one("#runs", RunTable)
+        assert table.get_cell("longlabel001", "setting") == label_of(long) and len(label_of(long)) > 24
+        s = Store(root, create=False)
+        now[0] = 1100.0
+        s.update("running00001", round=15, rounds=150, test_accuracy=0.91234)
+        s.close()
+        screen.refresh_now()
+        await pilot.pause()
+        for key, want in (("ETA", table.get_cell("running00001", "ETA")), ("round", "15/150"), ("acc", "0.912")):
+            assert table.get_cell("running00001", key) == want
+            assert table.columns[key].content_width >= len(want), key
+        assert len(table.get_cell("running00001", "ETA")) >= 4  # e.g. 16m40s, not `–`
