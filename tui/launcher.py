@@ -195,10 +195,12 @@ class LogTail:
         self.path = Path(path) if path else None
         self.offset = 0
         self.lines: deque[str] = deque(maxlen=keep)
+        self.added: list[str] = []  # the lines of the last read(), all of them even when more than `keep`
         self._partial = b""
 
     def read(self) -> list[dict]:
-        """New events since the last call (other lines go to `lines`)."""
+        """New events since the last call (other lines go to `lines`; this call's lines also to `added`)."""
+        self.added = []
         if self.path is None:
             return []
         try:
@@ -222,10 +224,14 @@ class LogTail:
                     ev = None
                 if isinstance(ev, dict) and "event" in ev:
                     events.append(ev)
-                    self.lines.append(describe_event(ev))
+                    self._add(describe_event(ev))
                     continue
-            self.lines.append(line)
+            self._add(line)
         return events
+
+    def _add(self, line: str) -> None:
+        self.lines.append(line)
+        self.added.append(line)
 
 
 def describe_event(ev: dict) -> str:

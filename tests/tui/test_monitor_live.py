@@ -51,3 +51,31 @@ async def test_cells_grow_with_their_values(tmp_path):
             assert table.get_cell("running00001", key) == want
             assert table.columns[key].content_width >= len(want), key
         assert len(table.get_cell("running00001", "ETA")) >= 4  # e.g. 16m40s, not `–`
+
+
+def _events(path, rounds: int):
+    import json
+
+    lines = [{"event": "sweep_started", "out": "x", "runs": 1, "finished": 0, "cells": 1}]
+    lines += [{"event": "round", "runs": ["a"], "round": r, "rounds": rounds, "train_loss": 1.0} for r in range(1, rounds + 1)]
+    lines += [{"event": "sweep_finished", "runs": 1, "wall_s": 2.0, "status": {"done": 1}}]
+    path.write_text("".join(json.dumps(e) + "\n" for e in lines))
+    return path
+
+
+async def test_log_pane_follows_past_the_tail_buffer(tmp_path):
+    """400 rounds of events, 50 lines a poll: the log pane shows every line through "sweep finished",
+    although the tail keeps only the last 200."""
+    root = tmp_path / "store"
+    build_store(root, dp=False)
+    launcher = FakeLauncher(_events(tmp_path / "ev.jsonl", 400), per_poll=50, clock=lambda: 1000.0)
+    launcher.submit(Job(config=tmp_path / "long.toml", out=root))
+    app = make_app(root, launcher=launcher, start_mode="monitor")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        for _ in range(12):
+            screen.refresh_now()
+        await pilot.pause()
+        lines = screen.query_one("#log").lines
+        assert lines[-1].startswith("sweep finished")
+        assert sum(line.startswith("round ") for line in lines) == 400

@@ -121,13 +121,10 @@ class MonitorScreen(Screen):
         self._follow()
         log = self.query_one("#log", Log)
         if self.tail is not None:
-            before = len(self.tail.lines)
-            events = self.tail.read()
-            for ev in events:
+            for ev in self.tail.read():
                 self.state.apply(ev)
-            new = list(self.tail.lines)[before:] if len(self.tail.lines) >= before else list(self.tail.lines)
-            if new:
-                log.write_lines(new)
+            if self.tail.added:  # counted per read: the tail's buffer is capped, the log is not
+                log.write_lines(self.tail.added)
         self.rows = self.reader.rows() if self.reader else []
         self._render_header()
         table = self.query_one("#runs", RunTable)
