@@ -19,8 +19,9 @@ from pathlib import Path
 
 from tui.store_reader import StoreReader, pid_alive
 
-QUEUED, RUNNING, DONE, FAILED, CANCELLED, USER_ERROR, ATTACHED = (
-    "queued", "running", "done", "failed", "cancelled", "user error", "attached")
+QUEUED, RUNNING, DONE, FAILED, CANCELLED, USER_ERROR, ATTACHED, INTERRUPTED = (
+    "queued", "running", "done", "failed", "cancelled", "user error", "attached", "interrupted")
+STOPPED = (CANCELLED, INTERRUPTED)  # a sweep stopped before its end: its `running` rows are interrupted
 
 
 @dataclass
@@ -98,8 +99,10 @@ class Launcher:
             if code is not None:
                 cur.returncode = code
                 cur.ended = self.clock()
-                if cur.state == ATTACHED:
-                    cur.state = DONE
+                if cur.state == ATTACHED:  # no exit code for a process we did not start: the store tells
+                    cur.state = INTERRUPTED if self._left_interrupted(cur) else DONE
+                elif code < 0 and -code in (signal.SIGTERM, signal.SIGKILL, signal.SIGINT, signal.SIGHUP):
+                    cur.state = INTERRUPTED
                 else:
                     cur.state = DONE if code == 0 else USER_ERROR if code == 2 else FAILED
                 changed = True
@@ -113,6 +116,15 @@ class Launcher:
         if job.proc is not None:
             return job.proc.poll()
         return None if pid_alive(job.pid) else 0
+
+    @staticmethod
+    def _left_interrupted(job: Job) -> bool:
+        """The job's process is gone and left runs it was writing unfinished."""
+        reader = StoreReader(job.out)
+        try:
+            return any(r.get("status") == INTERRUPTED and str(r.get("pid")) == str(job.pid) for r in reader.rows())
+        finally:
+            reader.close()
 
     def _start(self, job: Job) -> None:
         out = Path(job.out)

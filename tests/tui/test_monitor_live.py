@@ -79,3 +79,73 @@ async def test_log_pane_follows_past_the_tail_buffer(tmp_path):
         lines = screen.query_one("#log").lines
         assert lines[-1].startswith("sweep finished")
         assert sum(line.startswith("round ") for line in lines) == 400
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+async def test_killed_run_reads_interrupted_without_eta(tmp_path):
+    """A run left `running` by a killed process is shown `interrupted`, with no ETA, in the table and header."""
+    root = tmp_path / "store"
+    build_store(root, dp=False, running_pid=_dead_pid())
+    app = make_app(root, start_mode="monitor")
+    async with app.run_test(size=(100, 24)) as pilot:
+        screen = app.screen
+        await pilot.pause()
+        table = screen.query_one("#runs", RunTable)
+        assert table.get_cell("running00001", "status").plain == "interrupted"
+        assert table.get_cell("running00001", "ETA") == ""
+        sweep = _text(screen.query_one("#sweep"))
+        assert sweep.startswith("interrupted") and "ETA –" in sweep
+
+
+async def test_cancelled_sweep_stops_counting(tmp_path):
+    """Cancel from the Monitor: the runs it was running read `interrupted` at once (their process may take a
+    moment to die), and no ETA counts on."""
+    root = tmp_path / "store"
+    build_store(root, dp=False, running_pid=os.getpid())
+    now = [1000.0]
+    launcher = FakeLauncher(FIXTURES / "diverged_events.jsonl", per_poll=3, hold=True, clock=lambda: now[0])
+    launcher.submit(Job(config=tmp_path / "syn.toml", out=root))
+    app = make_app(root, launcher=launcher, start_mode="monitor", clock=lambda: now[0])
+    async with app.run_test(size=(100, 24)) as pilot:
+        screen = app.screen
+        await pilot.pause()
+        s = Store(root, create=False)
+        now[0] = 1050.0
+        s.update("running00001", round=8)
+        s.close()
+        screen.refresh_now()
+        table = screen.query_one("#runs", RunTable)
+        assert table.get_cell("running00001", "ETA") == "3m20s"
+        await pilot.press("x", "x")
+        await pilot.pause()
+        now[0] = 1100.0
+        screen.refresh_now()
+        assert table.get_cell("running00001", "status").plain == "interrupted"
+        assert table.get_cell("running00001", "ETA") == ""
+        assert "ETA –" in _text(screen.query_one("#sweep"))
+
+
+def test_attached_sweep_killed_is_interrupted(tmp_path):
+    """An attached sweep whose process dies leaving runs unfinished ends `interrupted`, not `done`."""
+    import subprocess
+    import sys
+
+    from tui.launcher import Launcher
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    root = tmp_path / "store"
+    build_store(root, dp=False, running_pid=proc.pid)
+    launcher = Launcher()
+    job = launcher.attach(root, proc.pid)
+    proc.kill()
+    proc.wait()
+    launcher.poll()
+    assert job.state == "interrupted"

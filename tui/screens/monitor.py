@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Log, Static
 
-from tui.launcher import LogTail
+from tui.launcher import STOPPED, LogTail
 from tui.store_reader import StoreReader, fmt_eta, status_counts, sweep_progress
 from tui.widgets.curves import Curves
 from tui.widgets.run_table import RunTable
@@ -126,6 +126,10 @@ class MonitorScreen(Screen):
             if self.tail.added:  # counted per read: the tail's buffer is capped, the log is not
                 log.write_lines(self.tail.added)
         self.rows = self.reader.rows() if self.reader else []
+        if self.job is not None and self.job.state in STOPPED and Path(self.job.out).resolve() == self.reader.root.resolve():
+            for r in self.rows:  # the store's one writer was stopped: what it was running is interrupted now,
+                if r.get("status") == "running":  # before its process is gone and the store says so too
+                    r["status"] = "interrupted"
         self._render_header()
         table = self.query_one("#runs", RunTable)
         table.set_rows(self.rows, self.reader.eta if self.reader else (lambda r: None))
@@ -141,14 +145,15 @@ class MonitorScreen(Screen):
         if st.total is not None:
             total, finished = st.total, min(st.total, max(st.finished, 0))
         frac = sweep_progress(rows) if rows else (finished / total if total else 0.0)
-        state = job.state if job else ("running" if counts.get("running") else "idle")
+        state = job.state if job else ("running" if counts.get("running") else
+                                       "interrupted" if counts.get("interrupted") else "idle")
         eta = None
         if job is not None and job.active and job.started and 0 < frac < 1:
             eta = (self.app.clock() - job.started) * (1 - frac) / frac
         queue = len(self.app.launcher.queued)
         name = escape(job.name) if job else "no launch"
         color = {"running": "yellow", "attached": "yellow", "done": "green", "failed": "red", "cancelled": "red",
-                 "user error": "red"}.get(state, "white")
+                 "interrupted": "magenta", "user error": "red"}.get(state, "white")
         text = (f"[b {color}]{state}[/] {name}  runs {finished}/{total} {bar(frac)} {frac:4.0%}"
                 f"  ETA {fmt_eta(eta)}" + (f"  queue {queue}" if queue else ""))
         if job is not None and job.state in ("failed", "user error") and self.tail and self.tail.lines:
