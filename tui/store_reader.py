@@ -42,6 +42,23 @@ class Progress:
         return max(0.0, (rounds - self.last_round) * rate)
 
 
+class SweepEta:
+    """The sweep's ETA from the progress seen since it was first watched: a sweep attached to, or resumed,
+    part done is not credited with the work done before (that would give 15 s for 4 minutes left)."""
+
+    def __init__(self):
+        self.t0: float | None = None
+        self.frac0 = 0.0
+
+    def eta(self, now: float, frac: float) -> float | None:
+        if self.t0 is None or frac < self.frac0:  # first look (or the store was reset): the baseline
+            self.t0, self.frac0 = now, frac
+        done = frac - self.frac0
+        if done <= 0 or frac >= 1:
+            return None
+        return (now - self.t0) * (1 - frac) / done
+
+
 def fmt_eta(seconds: float | None) -> str:
     if seconds is None or not math.isfinite(seconds):
         return "–"

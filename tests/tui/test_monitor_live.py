@@ -149,3 +149,34 @@ def test_attached_sweep_killed_is_interrupted(tmp_path):
     proc.wait()
     launcher.poll()
     assert job.state == "interrupted"
+
+
+async def test_sweep_eta_counts_progress_since_attach(tmp_path):
+    """Attached at 10 of 11 runs finished and the running run at round 5/20: 5 more rounds in 100 s leave
+    10 rounds, 200 s; the time since the attach over the whole sweep's progress would say about 13 s."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "tffnoise", "run"],
+                            start_new_session=True)
+    try:
+        root = tmp_path / "store"
+        build_store(root, dp=False, running_pid=proc.pid)
+        now = [1000.0]
+        app = make_app(root, start_mode="monitor", clock=lambda: now[0])
+        async with app.run_test(size=(100, 24)) as pilot:
+            app.launcher.attach(root, proc.pid)
+            screen = app.screen
+            screen.refresh_now()
+            await pilot.pause()
+            assert "ETA –" in _text(screen.query_one("#sweep"))
+            s = Store(root, create=False)
+            s.update("running00001", round=10)
+            s.close()
+            now[0] = 1100.0
+            screen.refresh_now()
+            await pilot.pause()
+            assert "ETA 3m20s" in _text(screen.query_one("#sweep"))
+    finally:
+        proc.kill()
+        proc.wait()

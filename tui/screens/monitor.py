@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Log, Static
 
 from tui.launcher import STOPPED, LogTail
-from tui.store_reader import StoreReader, fmt_eta, status_counts, sweep_progress
+from tui.store_reader import StoreReader, SweepEta, fmt_eta, status_counts, sweep_progress
 from tui.widgets.curves import Curves
 from tui.widgets.run_table import RunTable
 
@@ -69,6 +69,7 @@ class MonitorScreen(Screen):
         self.job = None
         self.tail: LogTail | None = None
         self.state = SweepState()
+        self.sweep_eta = SweepEta()
         self.reader: StoreReader | None = None
         self.rows: list[dict] = []
         self._cancel_armed = 0.0
@@ -109,6 +110,7 @@ class MonitorScreen(Screen):
                 log = logs[-1] if logs else None
             self.tail = LogTail(log)
             self.state = SweepState()
+            self.sweep_eta = SweepEta()
             self.query_one("#log", Log).clear()
         elif job is not None and self.tail is not None and self.tail.path != (Path(job.log) if job.log else None):
             self.tail = LogTail(job.log)
@@ -148,8 +150,8 @@ class MonitorScreen(Screen):
         state = job.state if job else ("running" if counts.get("running") else
                                        "interrupted" if counts.get("interrupted") else "idle")
         eta = None
-        if job is not None and job.active and job.started and 0 < frac < 1:
-            eta = (self.app.clock() - job.started) * (1 - frac) / frac
+        if job is not None and job.active:
+            eta = self.sweep_eta.eta(self.app.clock(), frac)
         queue = len(self.app.launcher.queued)
         name = escape(job.name) if job else "no launch"
         color = {"running": "yellow", "attached": "yellow", "done": "green", "failed": "red", "cancelled": "red",
