@@ -180,3 +180,29 @@ async def test_sweep_eta_counts_progress_since_attach(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+async def test_first_seconds_after_launch(tmp_path):
+    """Before the runner's first event (it is importing TensorFlow) the Monitor says so, in the header and
+    the log, instead of the store's older runs; then the sweep's size."""
+    root = tmp_path / "store"
+    build_store(root, dp=False)
+    events = tmp_path / "ev.jsonl"
+    lines = (FIXTURES / "quickstart_events.jsonl").read_text().splitlines(keepends=True)
+    events.write_text("W0000 a TensorFlow warning on stderr\n" * 5 + "".join(lines))
+    launcher = FakeLauncher(events, per_poll=1, hold=True, clock=lambda: 1000.0)
+    launcher.submit(Job(config=tmp_path / "quick.toml", out=root))
+    app = make_app(root, launcher=launcher, start_mode="monitor")
+    async with app.run_test(size=(100, 24)) as pilot:
+        screen = app.screen
+        await pilot.pause()
+        log = screen.query_one("#log")
+        assert log.lines[0] == "starting runner (loading TensorFlow)…"
+        sweep = _text(screen.query_one("#sweep"))
+        assert "starting runner (loading TensorFlow)…" in sweep and "runs" not in sweep
+        for _ in range(5):
+            screen.refresh_now()
+        await pilot.pause()
+        sweep = _text(screen.query_one("#sweep"))
+        assert "runs 0/6" in sweep and "loading TensorFlow" not in sweep
+        assert any(line.startswith("sweep started: 6 runs") for line in log.lines)

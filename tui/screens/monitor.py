@@ -11,10 +11,13 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Log, Static
 
-from tui.launcher import STOPPED, LogTail
+from tui.launcher import RUNNING, STOPPED, LogTail
 from tui.store_reader import StoreReader, SweepEta, fmt_eta, status_counts, sweep_progress
 from tui.widgets.curves import Curves
 from tui.widgets.run_table import RunTable
+
+
+STARTING = "starting runner (loading TensorFlow)…"
 
 
 class SweepState:
@@ -112,6 +115,8 @@ class MonitorScreen(Screen):
             self.state = SweepState()
             self.sweep_eta = SweepEta()
             self.query_one("#log", Log).clear()
+            if job is not None and job.state == RUNNING:  # the runner says nothing until TensorFlow is imported
+                self.query_one("#log", Log).write_line(STARTING)
         elif job is not None and self.tail is not None and self.tail.path != (Path(job.log) if job.log else None):
             self.tail = LogTail(job.log)
         if self.reader is None or self.reader.root != Path(root):
@@ -156,8 +161,11 @@ class MonitorScreen(Screen):
         name = escape(job.name) if job else "no launch"
         color = {"running": "yellow", "attached": "yellow", "done": "green", "failed": "red", "cancelled": "red",
                  "interrupted": "magenta", "user error": "red"}.get(state, "white")
-        text = (f"[b {color}]{state}[/] {name}  runs {finished}/{total} {bar(frac)} {frac:4.0%}"
-                f"  ETA {fmt_eta(eta)}" + (f"  queue {queue}" if queue else ""))
+        if job is not None and job.state == RUNNING and st.total is None:  # no sweep_started yet: the store's
+            text = f"[b yellow]starting[/] {name}  {STARTING}"  # older runs would pass for this sweep's
+        else:
+            text = f"[b {color}]{state}[/] {name}  runs {finished}/{total} {bar(frac)} {frac:4.0%}  ETA {fmt_eta(eta)}"
+        text += f"  queue {queue}" if queue else ""
         if job is not None and job.state in ("failed", "user error") and self.tail and self.tail.lines:
             text += f"\n[red]{escape(self.tail.lines[-1])}[/]"
         self.query_one("#sweep", Static).update(text)
