@@ -166,6 +166,9 @@ class Launcher:
             if j.active and j.pid == pid:
                 return j
         job = Job(config=Path(""), out=Path(out), state=ATTACHED, log=log, pid=pid, started=self.clock())
+        args = runner_args(pid) or launch_file(out)  # what R needs to relaunch it once it is stopped
+        if args:
+            job.config, job.preset, job.overrides = args["config"], args.get("preset"), args.get("overrides", [])
         self.jobs.append(job)
         return job
 
@@ -187,6 +190,41 @@ class Launcher:
             for pid in sorted({int(r["pid"]) for r in live}):
                 found.append(self.attach(root, pid, logs[-1] if logs else None))
         return found
+
+
+def runner_args(pid) -> dict | None:
+    """The recipe, preset and overrides of a running `tffnoise run` process, from /proc (None where absent)."""
+    try:
+        argv = [a.decode(errors="replace") for a in open(f"/proc/{int(pid)}/cmdline", "rb").read().split(b"\0") if a]
+        cwd = Path(os.readlink(f"/proc/{int(pid)}/cwd"))
+    except (OSError, ValueError, TypeError):
+        return None
+    if "run" not in argv:
+        return None
+    rest, out = argv[argv.index("run") + 1:], {"config": None, "preset": None, "overrides": []}
+    i = 0
+    while i < len(rest):
+        a = rest[i]
+        if a in ("--preset", "--set", "--out", "--engine") and i + 1 < len(rest):
+            if a == "--preset":
+                out["preset"] = rest[i + 1]
+            elif a == "--set":
+                out["overrides"].append(rest[i + 1])
+            i += 2
+            continue
+        if not a.startswith("-") and out["config"] is None:
+            out["config"] = cwd / a
+        i += 1
+    return out if out["config"] is not None else None
+
+
+def launch_file(out) -> dict | None:
+    """The newest recipe the TUI wrote into the store's launches/ to launch from (Configure's ctrl+r)."""
+    try:
+        files = sorted(Path(out, "launches").glob("*.toml"))
+    except OSError:
+        return None
+    return {"config": files[-1]} if files else None
 
 
 def candidate_stores(cwd: Path, extra=()) -> list[Path]:

@@ -206,3 +206,50 @@ async def test_first_seconds_after_launch(tmp_path):
         sweep = _text(screen.query_one("#sweep"))
         assert "runs 0/6" in sweep and "loading TensorFlow" not in sweep
         assert any(line.startswith("sweep started: 6 runs") for line in log.lines)
+
+
+async def test_resume_after_cancelling_an_attached_sweep(tmp_path, monkeypatch):
+    """A sweep found running (started by an earlier TUI) is cancelled and relaunched with `R`: the same
+    recipe, preset and overrides as its runner's command line."""
+    import subprocess
+    import sys
+
+    (tmp_path / "work").mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "tffnoise", "run", "recipe.toml",
+                             "--json", "--out", "x", "--preset", "smoke", "--set", "training.rounds=3"],
+                            cwd=tmp_path / "work", start_new_session=True)
+    try:
+        root = tmp_path / "runs" / "exp"
+        build_store(root, dp=False, running_pid=proc.pid)
+        (root / "launches").mkdir()
+        (root / "launches" / "20260101-000000-000.log").write_text("")
+        monkeypatch.chdir(tmp_path)
+        launcher = FakeLauncher(_events(tmp_path / "ev.jsonl", 3), hold=True)
+        app = make_app(root, launcher=launcher, discover=True)
+        async with app.run_test(size=(100, 24)) as pilot:
+            await pilot.pause()
+            assert app.launcher.current.state == "attached"
+            await pilot.press("x", "x")
+            await pilot.pause()
+            await pilot.press("R")
+            await pilot.pause()
+            job = launcher.jobs[-1]
+            assert len(launcher.jobs) == 2 and job.state == "running"
+            assert (job.config, job.preset, job.overrides) == (tmp_path / "work" / "recipe.toml", "smoke",
+                                                               ["training.rounds=3"])
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_attach_falls_back_to_the_launch_file(tmp_path):
+    """No command line to read (a pid that is not a runner): the recipe Configure wrote into launches/."""
+    from tui.launcher import Launcher
+
+    root = tmp_path / "store"
+    build_store(root, dp=False)
+    (root / "launches").mkdir()
+    for name in ("20260101-000000-old.toml", "20260102-000000-new.toml"):
+        (root / "launches" / name).write_text("")
+    job = Launcher().attach(root, os.getpid())
+    assert job.config == root / "launches" / "20260102-000000-new.toml"
