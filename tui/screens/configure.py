@@ -31,6 +31,7 @@ class ConfigureScreen(Screen):
         super().__init__(**kw)
         self.path: Path | None = None
         self.presets: list[str] = []
+        self._overwrite: Path | None = None  # the existing file a second ctrl+s would overwrite
 
     def compose(self) -> ComposeResult:
         yield Static("Configure", id="title", classes="title")
@@ -41,7 +42,8 @@ class ConfigureScreen(Screen):
                                id="recipes")
                 yield Label("open TOML", classes="section")
                 yield Input(placeholder="path/to/file.toml", id="open-path", compact=True)
-                yield Label("save as", classes="section")
+                # the file is written from the form: the comments of the file it came from are not kept
+                yield Label("save as (no comments)", classes="section", id="save-label")
                 yield Input(placeholder="path to save", id="save-path", compact=True)
                 yield Label("preset", classes="section")
                 yield Select([(NO_PRESET, NO_PRESET)], value=NO_PRESET, allow_blank=False, id="preset",
@@ -97,7 +99,7 @@ class ConfigureScreen(Screen):
     def _loaded(self, path: Path, data: dict) -> None:
         self.path = Path(path)
         self.presets = list((data.get("presets") or {}).keys()) if isinstance(data.get("presets"), dict) else []
-        self.query_one("#save-path", Input).value = str(path)
+        self.query_one("#save-path", Input).value = str(save_as_default(Path(path)))
         sel = self.query_one("#preset", Select)
         sel.set_options([(NO_PRESET, NO_PRESET)] + [(p, p) for p in self.presets])
         sel.value = NO_PRESET
@@ -121,9 +123,22 @@ class ConfigureScreen(Screen):
         if event.value.strip():
             await self.load(Path(event.value.strip()).expanduser())
 
+    @on(Input.Changed, "#save-path")
+    def _save_target_changed(self, event: Input.Changed) -> None:
+        self._overwrite = None
+
     @on(Input.Submitted, "#save-path")
     def _save_submitted(self, event: Input.Submitted) -> None:
         self.action_save()
+
+    @on(Select.Changed, "#preset")
+    def _preset_changed(self, event: Select.Changed) -> None:
+        form = self.form()
+        preset = None if event.value in (NO_PRESET, Select.BLANK) else str(event.value)
+        if form.preset != preset:
+            form.preset = preset
+            if form.ready:
+                form.validate()
 
     # --- validation display -------------------------------------------------------------------
     @on(ConfigForm.Validated)
@@ -160,8 +175,15 @@ class ConfigureScreen(Screen):
         if not form.ready:
             self.notify("the form is still loading", severity="warning")
             return None
-        error = form.validate()
         path = Path(target).expanduser()
+        if path.exists() and self._overwrite != path.resolve():
+            # never overwrite on one key: the file (a recipe with its comments) would be rewritten from the form
+            self._overwrite = path.resolve()
+            self.notify(f"{path} exists: ctrl+s again to overwrite it (its comments will not be kept)",
+                        severity="warning", timeout=8)
+            return None
+        self._overwrite = None
+        error = form.validate()
         try:
             write_text(path, to_toml(form.data()))
         except Exception as exc:
@@ -171,7 +193,7 @@ class ConfigureScreen(Screen):
         if error:
             self.notify(f"saved {path}, but it does not validate: {error}", severity="warning")
         else:
-            self.notify(f"saved {path}")
+            self.notify(f"saved {path} (comments are not kept)")
         return path
 
     def action_launch(self) -> None:
@@ -193,6 +215,15 @@ class ConfigureScreen(Screen):
         write_text(cfg_path, to_toml(data))
         preset = self.query_one("#preset", Select).value
         self.post_message(LaunchRequested(cfg_path, out, None if preset == NO_PRESET else str(preset)))
+
+
+def save_as_default(path: Path) -> Path:
+    """A "save as" target beside the loaded file that does not exist yet (never the file itself)."""
+    for n in range(1, 1000):
+        cand = path.with_name(f"{path.stem}-edited{'' if n == 1 else f'-{n}'}{path.suffix or '.toml'}")
+        if not cand.exists():
+            return cand
+    return path.with_name(f"{path.stem}-edited{path.suffix or '.toml'}")
 
 
 def escape(text: str) -> str:

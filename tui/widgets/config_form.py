@@ -201,6 +201,7 @@ class ConfigForm(VerticalScroll):
         self._data = copy.deepcopy(data or {})
         self.error: str | None = None
         self.runs: int | None = None
+        self.preset: str | None = None  # the [presets.NAME] a launch applies: validated with it
         self._ready = False
         self._pending = False
         self._rows: list[FieldRow] | None = None
@@ -305,9 +306,9 @@ class ConfigForm(VerticalScroll):
         return ordered
 
     def validate(self) -> str | None:
-        """Validate exactly as the CLI does (config_from_dict, then every sweep setting)."""
+        """Validate exactly as the CLI does (the chosen preset applied, config_from_dict, every setting)."""
         data = self.data()
-        self.error, self.runs = check(data)
+        self.error, self.runs = check(data, self.preset)
         bad = error_field(self.error, [r.path for r in self.rows()]) if self.error else None
         for row in self.rows():
             row.set_error(self.error if row.path == bad else None)
@@ -361,14 +362,15 @@ class ConfigForm(VerticalScroll):
             self.post_message(self.DocChanged(f"{path}: {meta.get('doc', '')}{allowed}"))
 
 
-def check(data: dict) -> tuple[str | None, int | None]:
-    """(error message or None, number of runs the sweep expands to)."""
+def check(data: dict, preset: str | None = None) -> tuple[str | None, int | None]:
+    """(error message or None, number of runs the sweep expands to), with `[presets.<preset>]` applied as
+    `--preset` does."""
     from tffnoise.config.load import apply_preset
     from tffnoise.config.sweep import expand
     from tffnoise.config.validate import config_from_dict
 
     try:
-        base = apply_preset(data, None)
+        base = apply_preset(data, preset)
         cfg = config_from_dict(base)
         n = 1
         for v in cfg.sweep.grid.values():
