@@ -55,15 +55,10 @@ class ConfigureScreen(Screen):
         yield Footer()
 
     def _initial_data(self) -> dict:
-        """The config to start with (given on the command line, else the quick start, else the first recipe),
-        read once at compose."""
+        """The config to start with (`app.initial_recipe()`), read once at compose."""
         from tffnoise.config.load import read_toml
 
-        start = self.app.initial_config
-        if start is None:
-            files = self.app.recipe_files()
-            quick = [f for f in files if Path(f).name == "quickstart.toml"]
-            start = (quick or files or [None])[0]
+        start = self.app.initial_recipe()
         if start is None:
             return {}
         try:
