@@ -250,3 +250,43 @@ async def test_preset_changes_the_validated_run_count(store_root):
         await pilot.pause()
         assert form.runs == 6
     assert check(read_toml(FIXTURES / "recipes" / "quick.toml"), "smoke") == (None, 4)
+
+
+@pytest.mark.parametrize("field,text", [("#f-sweep--grid", '{"noise.weights.level" = [0.0, 0.5}'),
+                                        ("#f-model--hidden", "[64")])
+async def test_malformed_toml_is_named_and_leaks_no_markup(store_root, field, text):
+    app = make_app(store_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await _form(pilot)
+        app.screen.query_one(field).value = text
+        await pilot.pause()
+        await pilot.pause()
+        assert "is not valid TOML" in form.error and "expected a table" not in form.error
+        assert form.runs is None
+        verdict = str(app.screen.query_one("#verdict").render())
+        assert verdict.startswith("✗ ") and "[/]" not in verdict and text in verdict
+        row = next(r for r in form.query(FieldRow) if r.path == field[3:].replace("--", "."))
+        assert row.error == form.error
+
+
+async def test_open_moves_focus_and_the_list_highlights_the_loaded_recipe(store_root, tmp_path):
+    import shutil
+
+    d = tmp_path / "recipes"
+    d.mkdir()
+    shutil.copy(FIXTURES / "recipes" / "quick.toml", d / "a.toml")
+    shutil.copy(FIXTURES / "recipes" / "quick.toml", d / "quickstart.toml")
+    app = make_app(store_root, recipes=d)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _form(pilot)
+        lv = app.screen.query_one("#recipes")
+        assert app.screen.path.name == "quickstart.toml" and lv.index == 1  # the loaded one, not the first
+        box = app.screen.query_one("#open-path")
+        box.value = str(d / "a.toml")
+        box.focus()
+        await pilot.press("enter")
+        await _form(pilot)
+        assert app.screen.path.name == "a.toml" and lv.index == 0
+        assert app.focused is not box
+        await pilot.press("z")
+        assert box.value == str(d / "a.toml")  # a letter key no longer lands in the box

@@ -33,13 +33,20 @@ class ConfigureScreen(Screen):
         self.presets: list[str] = []
         self._overwrite: Path | None = None  # the existing file a second ctrl+s would overwrite
 
+    def notify(self, message: str, **kw) -> None:
+        """Messages here carry paths, typed values and validation errors: plain text, never markup."""
+        kw.setdefault("markup", False)
+        super().notify(message, **kw)
+
     def compose(self) -> ComposeResult:
+        data = self._initial_data()
+        files = self.app.recipe_files()
         yield Static("Configure", id="title", classes="title")
         with Horizontal():
             with Vertical(id="side"):
                 yield Label("recipes", classes="section")
-                yield ListView(*[ListItem(Label(p.name), name=str(p)) for p in self.app.recipe_files()],
-                               id="recipes")
+                yield ListView(*[ListItem(Label(p.name), name=str(p)) for p in files], id="recipes",
+                               initial_index=self._recipe_index(files, self.path))
                 yield Label("open TOML", classes="section")
                 yield Input(placeholder="path/to/file.toml", id="open-path", compact=True)
                 # the file is written from the form: the comments of the file it came from are not kept
@@ -50,7 +57,7 @@ class ConfigureScreen(Screen):
                              compact=True)
             with Vertical(id="main"):
                 yield Static("", id="verdict")
-                yield Vertical(ConfigForm(self._initial_data(), id="form"), id="form-box")
+                yield Vertical(ConfigForm(data, id="form"), id="form-box")
                 yield Static("", id="doc")
         yield Footer()
 
@@ -68,6 +75,17 @@ class ConfigureScreen(Screen):
             return {}
         self.path = Path(start)
         return data
+
+    @staticmethod
+    def _recipe_index(files, path: Path | None) -> int | None:
+        """The list position of the loaded file (None when it is not one of the recipes)."""
+        if path is None:
+            return None
+        try:
+            target = Path(path).resolve()
+            return next((i for i, f in enumerate(files) if Path(f).resolve() == target), None)
+        except OSError:
+            return None
 
     def on_mount(self) -> None:
         if getattr(self, "_startup_error", None):
@@ -99,6 +117,8 @@ class ConfigureScreen(Screen):
         sel.set_options([(NO_PRESET, NO_PRESET)] + [(p, p) for p in self.presets])
         sel.value = NO_PRESET
         self.query_one("#title", Static).update(f"Configure  {escape(self.app.display_path(path))}")
+        lv = self.query_one("#recipes", ListView)
+        lv.index = self._recipe_index([item.name for item in lv.query(ListItem)], path)
         from tui.widgets.config_form import check
 
         err, _ = check(data)  # the file as the CLI would see it (the form drops keys it does not know)
@@ -115,8 +135,8 @@ class ConfigureScreen(Screen):
 
     @on(Input.Submitted, "#open-path")
     async def _open(self, event: Input.Submitted) -> None:
-        if event.value.strip():
-            await self.load(Path(event.value.strip()).expanduser())
+        if event.value.strip() and await self.load(Path(event.value.strip()).expanduser()):
+            self.form().focus()  # out of the text box: the screen's letter keys work again
 
     @on(Input.Changed, "#save-path")
     def _save_target_changed(self, event: Input.Changed) -> None:
@@ -138,11 +158,14 @@ class ConfigureScreen(Screen):
     # --- validation display -------------------------------------------------------------------
     @on(ConfigForm.Validated)
     def _validated(self, event: ConfigForm.Validated) -> None:
+        from rich.text import Text
+
         v = self.query_one("#verdict", Static)
-        if event.error:
-            v.update(f"[b red]✗ {escape(event.error)}[/]")
+        if event.error:  # plain text, never markup: a typed `[` must not turn the message into tags
+            v.update(Text(f"✗ {event.error}", style="bold red"))
         else:
-            v.update(f"[b green]✓ valid[/]: {event.runs} run(s)  [dim]ctrl+s save · ctrl+r launch[/]")
+            v.update(Text.assemble(("✓ valid", "bold green"), f": {event.runs} run(s)  ",
+                                   ("ctrl+s save · ctrl+r launch", "dim")))
 
     @on(ConfigForm.DocChanged)
     def _doc(self, event: ConfigForm.DocChanged) -> None:

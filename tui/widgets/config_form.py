@@ -58,6 +58,21 @@ def parse_text(text: str, tp):
     return parse_value(text)
 
 
+def toml_error(text: str, tp) -> str | None:
+    """Why a typed list / table / quoted string is not TOML (else None): `parse_value` would keep such text
+    as a bare string, and the validator would then say "expected a table" about what is one, mistyped."""
+    text = text.strip()
+    if tp is str or not text.startswith(("[", "{", '"', "'")):
+        return None
+    import tomllib
+
+    try:
+        tomllib.loads(f"v = {text}")
+    except tomllib.TOMLDecodeError as exc:
+        return re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "syntax error"
+    return None
+
+
 def field_type(f: dataclasses.Field):
     tp = f.type
     if isinstance(tp, str):
@@ -164,6 +179,14 @@ class FieldRow(Widget):
                 return self._custom.value.strip()
             return w.value
         return parse_text(w.value, self.tp)
+
+    def syntax_error(self) -> str | None:
+        """`path: 'text' is not valid TOML (why)` when the typed text is malformed TOML."""
+        w = self._editor
+        if isinstance(w, Select):
+            return None
+        why = toml_error(w.value, self.tp)
+        return f"{self.path}: {w.value.strip()!r} is not valid TOML ({why})" if why else None
 
     @on(Select.Changed)
     def _plugin_box(self, event: Select.Changed) -> None:
@@ -308,8 +331,13 @@ class ConfigForm(VerticalScroll):
     def validate(self) -> str | None:
         """Validate exactly as the CLI does (the chosen preset applied, config_from_dict, every setting)."""
         data = self.data()
-        self.error, self.runs = check(data, self.preset)
-        bad = error_field(self.error, [r.path for r in self.rows()]) if self.error else None
+        syntax = next(((r.path, e) for r in self.rows() if (e := r.syntax_error())), None)
+        if syntax is not None:
+            self.runs = None
+            bad, self.error = syntax
+        else:
+            self.error, self.runs = check(data, self.preset)
+            bad = error_field(self.error, [r.path for r in self.rows()]) if self.error else None
         for row in self.rows():
             row.set_error(self.error if row.path == bad else None)
         self.post_message(self.Validated(self.error, self.runs))
