@@ -225,6 +225,11 @@ async def test_ctrl_s_never_overwrites_the_loaded_recipe_without_confirmation(st
         await pilot.press("ctrl+s")  # the default target is new: saved at once
         await pilot.pause()
         assert Path(save.value).exists() and recipe.read_text() == before
+        app.screen.query_one("#f-experiment--repeats").value = "2"
+        await pilot.pause()
+        await pilot.press("ctrl+s")  # the file this screen wrote itself: saved again at once
+        await pilot.pause()
+        assert tomllib.loads(Path(save.value).read_text())["experiment"]["repeats"] == 2
         save.value = str(recipe)
         await pilot.pause()
         await pilot.press("ctrl+s")

@@ -32,6 +32,7 @@ class ConfigureScreen(Screen):
         self.path: Path | None = None
         self.presets: list[str] = []
         self._overwrite: Path | None = None  # the existing file a second ctrl+s would overwrite
+        self._saved: Path | None = None  # the file this screen last wrote (no comments left to lose there)
 
     def notify(self, message: str, **kw) -> None:
         """Messages here carry paths, typed values and validation errors: plain text, never markup."""
@@ -194,7 +195,7 @@ class ConfigureScreen(Screen):
             self.notify("the form is still loading", severity="warning")
             return None
         path = Path(target).expanduser()
-        if path.exists() and self._overwrite != path.resolve():
+        if path.exists() and path.resolve() not in (self._overwrite, self._saved):
             # never overwrite on one key: the file (a recipe with its comments) would be rewritten from the form
             self._overwrite = path.resolve()
             self.notify(f"{path} exists: ctrl+s again to overwrite it (its comments will not be kept)",
@@ -208,6 +209,7 @@ class ConfigureScreen(Screen):
             self.notify(f"could not save {path}: {exc}", severity="error")
             return None
         self.path = path
+        self._saved = path.resolve()
         if error:
             self.notify(f"saved {path}, but it does not validate: {error}", severity="warning")
         else:
