@@ -67,6 +67,11 @@ class TffnoiseApp(App):
         self.add_mode("results", ResultsScreen)
         self.add_mode("devices", DevicesScreen)
         mode = self._start_mode
+        if not self._store_pinned:
+            # the store of the recipe the configure screen opens, also when the app starts on another screen
+            out = self._recipe_out(self.initial_recipe())
+            if out is not None:
+                self.store_root = out
         if self._discover:
             found = self.launcher.discover(candidate_stores(Path.cwd(), [self.store_root]))
             if found:
@@ -95,10 +100,50 @@ class TffnoiseApp(App):
         except OSError:
             return []
 
+    def initial_recipe(self) -> Path | None:
+        """The config to start with: the one given on the command line, else the quick start, else the first
+        recipe."""
+        if self.initial_config is not None:
+            return self.initial_config
+        files = self.recipe_files()
+        quick = [f for f in files if Path(f).name == "quickstart.toml"]
+        return (quick or files or [None])[0]
+
+    @staticmethod
+    def _recipe_out(path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        from tffnoise.config.load import read_toml
+        from tffnoise.errors import UserError
+
+        try:
+            out = read_toml(path).get("out")
+        except (UserError, OSError):
+            return None  # the configure screen reports it
+        return Path(out).expanduser().resolve() if isinstance(out, str) and out else None
+
     def set_store(self, root: Path) -> None:
         """A recipe was loaded: its `out` becomes the store the results look at (unless --out pinned one)."""
         if not self._store_pinned and not self.launcher.current:
-            self.store_root = Path(root).expanduser().resolve()
+            new = Path(root).expanduser().resolve()
+            if new != self.store_root:
+                self.store_root = new
+                self._fresh_monitor()
+
+    def _fresh_monitor(self) -> None:
+        """The store changed under a monitor that follows no job: build it anew, so that its log source (the
+        new store's newest launch log) and its reader are chosen again."""
+        from textual.app import UnknownModeError
+
+        from tui.screens.monitor import MonitorScreen
+
+        if self.current_mode == "monitor":
+            return
+        try:
+            self.remove_mode("monitor")
+        except UnknownModeError:
+            return  # not mounted yet: on_mount adds it
+        self.add_mode("monitor", MonitorScreen)
 
     def display_path(self, path) -> str:
         """A path relative to the working directory when it is under it (shorter titles at 80 columns)."""

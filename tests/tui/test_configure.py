@@ -3,6 +3,7 @@ noise mechanisms add/remove, sweep grid as text, atomic save, launch request."""
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -201,3 +202,96 @@ async def test_a_plugin_source_in_the_file_opens_in_the_text_box():
         box = pilot.app.query_one("#c-data--source", Input)
         assert box.display and box.value == "examples.wine_plugin:load_data"
         assert form.data()["data"]["source"] == "examples.wine_plugin:load_data"
+
+
+def _recipes_copy(tmp_path):
+    import shutil
+
+    d = tmp_path / "recipes"
+    d.mkdir()
+    shutil.copy(FIXTURES / "recipes" / "quick.toml", d / "quick.toml")
+    return d / "quick.toml"
+
+
+async def test_ctrl_s_never_overwrites_the_loaded_recipe_without_confirmation(store_root, tmp_path):
+    recipe = _recipes_copy(tmp_path)
+    before = recipe.read_text()
+    app = make_app(store_root, recipes=recipe.parent)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _form(pilot)
+        save = app.screen.query_one("#save-path")
+        assert save.value and Path(save.value).resolve() != recipe.resolve()  # not pre-filled with the recipe
+        assert "comments" in str(app.screen.query_one("#save-label").render())  # says plainly they are dropped
+        await pilot.press("ctrl+s")  # the default target is new: saved at once
+        await pilot.pause()
+        assert Path(save.value).exists() and recipe.read_text() == before
+        app.screen.query_one("#f-experiment--repeats").value = "2"
+        await pilot.pause()
+        await pilot.press("ctrl+s")  # the file this screen wrote itself: saved again at once
+        await pilot.pause()
+        assert tomllib.loads(Path(save.value).read_text())["experiment"]["repeats"] == 2
+        save.value = str(recipe)
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert recipe.read_text() == before  # one key never overwrites
+        await pilot.press("ctrl+s")  # the second press confirms
+        await pilot.pause()
+        assert recipe.read_text() != before and "#" not in recipe.read_text().split("\n", 1)[0]
+
+
+async def test_preset_changes_the_validated_run_count(store_root):
+    app = make_app(store_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await _form(pilot)
+        assert form.runs == 6  # 2 levels x 3 repeats
+        app.screen.query_one("#preset").value = "smoke"  # experiment.repeats = 2
+        await pilot.pause()
+        await pilot.pause()
+        assert form.runs == 4
+        assert "4 run(s)" in str(app.screen.query_one("#verdict").render())
+        app.screen.query_one("#preset").value = "(none)"
+        await pilot.pause()
+        await pilot.pause()
+        assert form.runs == 6
+    assert check(read_toml(FIXTURES / "recipes" / "quick.toml"), "smoke") == (None, 4)
+
+
+@pytest.mark.parametrize("field,text", [("#f-sweep--grid", '{"noise.weights.level" = [0.0, 0.5}'),
+                                        ("#f-model--hidden", "[64")])
+async def test_malformed_toml_is_named_and_leaks_no_markup(store_root, field, text):
+    app = make_app(store_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await _form(pilot)
+        app.screen.query_one(field).value = text
+        await pilot.pause()
+        await pilot.pause()
+        assert "is not valid TOML" in form.error and "expected a table" not in form.error
+        assert form.runs is None
+        verdict = str(app.screen.query_one("#verdict").render())
+        assert verdict.startswith("✗ ") and "[/]" not in verdict and text in verdict
+        row = next(r for r in form.query(FieldRow) if r.path == field[3:].replace("--", "."))
+        assert row.error == form.error
+
+
+async def test_open_moves_focus_and_the_list_highlights_the_loaded_recipe(store_root, tmp_path):
+    import shutil
+
+    d = tmp_path / "recipes"
+    d.mkdir()
+    shutil.copy(FIXTURES / "recipes" / "quick.toml", d / "a.toml")
+    shutil.copy(FIXTURES / "recipes" / "quick.toml", d / "quickstart.toml")
+    app = make_app(store_root, recipes=d)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _form(pilot)
+        lv = app.screen.query_one("#recipes")
+        assert app.screen.path.name == "quickstart.toml" and lv.index == 1  # the loaded one, not the first
+        box = app.screen.query_one("#open-path")
+        box.value = str(d / "a.toml")
+        box.focus()
+        await pilot.press("enter")
+        await _form(pilot)
+        assert app.screen.path.name == "a.toml" and lv.index == 0
+        assert app.focused is not box
+        await pilot.press("z")
+        assert box.value == str(d / "a.toml")  # a letter key no longer lands in the box

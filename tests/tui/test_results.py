@@ -141,3 +141,24 @@ async def test_a_damaged_history_is_flagged_in_the_runs_table(store_root):
         status = {str(k.value): str(table.get_row(k)[1]) for k in table.rows}
         assert "history incomplete" in status["r003aaaaaaaa"]
         assert not any("history incomplete" in s for rid, s in status.items() if rid != "r003aaaaaaaa")
+
+
+@pytest.mark.parametrize("eps,shown", [(None, "–"), (float("inf"), "∞")])
+async def test_dp_epsilon_never_shows_nan(tmp_path, eps, shown):
+    from textual.widgets import DataTable
+
+    from tffnoise.runner.store import Store
+
+    from .conftest import build_store
+
+    root = tmp_path / "store"
+    build_store(root)
+    store = Store(root)
+    for rid in ("dp000bbbbbbb", "dp001bbbbbbb"):
+        store.update(rid, epsilon=eps)  # MIA AUC only, or an unbounded ε
+    store.close()
+    app = make_app(root, start_mode="results")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        row = app.screen.query_one("#dp-table", DataTable).get_row_at(0)
+        assert row[3] == shown and "nan" not in row

@@ -38,8 +38,18 @@ def stability_rows(records: list[dict]) -> tuple[Grouping, list[dict]]:
 
 
 def _mean(vals) -> float:
-    v = [float(x) for x in vals if isinstance(x, (int, float)) and math.isfinite(float(x))]
+    """Mean of the numbers given (an infinite ε stays infinite); nan when there is none."""
+    v = [float(x) for x in vals if isinstance(x, (int, float)) and not math.isnan(float(x))]
     return sum(v) / len(v) if v else math.nan
+
+
+def _num(v: float, spec: str = ".3f") -> str:
+    """A table cell: "–" for no value (never `nan`), "∞" for an unbounded ε."""
+    if v is None or math.isnan(v):
+        return "–"
+    if math.isinf(v):
+        return "∞" if v > 0 else "-∞"
+    return fmt(v, spec)
 
 
 def find_report(store_root: Path, row: dict | None) -> tuple[Path, list[Path]]:
@@ -224,13 +234,13 @@ class ResultsScreen(Screen):
                          _mean(r.get("mia_auc") for r in runs)))
         rows.sort(key=lambda x: (math.isnan(x[3]), -x[3] if not math.isnan(x[3]) else 0))
         for label, n, acc, eps, auc in rows:
-            t.add_row(label[:36], str(n), fmt(acc), fmt(eps, ".2f"), fmt(auc))
+            t.add_row(label[:36], str(n), _num(acc), _num(eps, ".2f"), _num(auc))
         # accuracy (left axis) and MIA AUC (right axis) against ε, one point per run
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
         pts = [(float(r["epsilon"]), r.get("test_accuracy"), r.get("mia_auc")) for r in dp
-               if r.get("epsilon") is not None]
+               if isinstance(r.get("epsilon"), (int, float)) and math.isfinite(r["epsilon"])]
         acc_pts = [(e, a) for e, a, _ in pts if a is not None]
         auc_pts = [(e, m) for e, _, m in pts if m is not None]
         if acc_pts:

@@ -58,6 +58,21 @@ def parse_text(text: str, tp):
     return parse_value(text)
 
 
+def toml_error(text: str, tp) -> str | None:
+    """Why a typed list / table / quoted string is not TOML (else None): `parse_value` would keep such text
+    as a bare string, and the validator would then say "expected a table" about what is one, mistyped."""
+    text = text.strip()
+    if tp is str or not text.startswith(("[", "{", '"', "'")):
+        return None
+    import tomllib
+
+    try:
+        tomllib.loads(f"v = {text}")
+    except tomllib.TOMLDecodeError as exc:
+        return re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "syntax error"
+    return None
+
+
 def field_type(f: dataclasses.Field):
     tp = f.type
     if isinstance(tp, str):
@@ -165,6 +180,14 @@ class FieldRow(Widget):
             return w.value
         return parse_text(w.value, self.tp)
 
+    def syntax_error(self) -> str | None:
+        """`path: 'text' is not valid TOML (why)` when the typed text is malformed TOML."""
+        w = self._editor
+        if isinstance(w, Select):
+            return None
+        why = toml_error(w.value, self.tp)
+        return f"{self.path}: {w.value.strip()!r} is not valid TOML ({why})" if why else None
+
     @on(Select.Changed)
     def _plugin_box(self, event: Select.Changed) -> None:
         if self._custom is not None and event.control is self._editor:
@@ -201,6 +224,7 @@ class ConfigForm(VerticalScroll):
         self._data = copy.deepcopy(data or {})
         self.error: str | None = None
         self.runs: int | None = None
+        self.preset: str | None = None  # the [presets.NAME] a launch applies: validated with it
         self._ready = False
         self._pending = False
         self._rows: list[FieldRow] | None = None
@@ -305,10 +329,15 @@ class ConfigForm(VerticalScroll):
         return ordered
 
     def validate(self) -> str | None:
-        """Validate exactly as the CLI does (config_from_dict, then every sweep setting)."""
+        """Validate exactly as the CLI does (the chosen preset applied, config_from_dict, every setting)."""
         data = self.data()
-        self.error, self.runs = check(data)
-        bad = error_field(self.error, [r.path for r in self.rows()]) if self.error else None
+        syntax = next(((r.path, e) for r in self.rows() if (e := r.syntax_error())), None)
+        if syntax is not None:
+            self.runs = None
+            bad, self.error = syntax
+        else:
+            self.error, self.runs = check(data, self.preset)
+            bad = error_field(self.error, [r.path for r in self.rows()]) if self.error else None
         for row in self.rows():
             row.set_error(self.error if row.path == bad else None)
         self.post_message(self.Validated(self.error, self.runs))
@@ -361,14 +390,15 @@ class ConfigForm(VerticalScroll):
             self.post_message(self.DocChanged(f"{path}: {meta.get('doc', '')}{allowed}"))
 
 
-def check(data: dict) -> tuple[str | None, int | None]:
-    """(error message or None, number of runs the sweep expands to)."""
+def check(data: dict, preset: str | None = None) -> tuple[str | None, int | None]:
+    """(error message or None, number of runs the sweep expands to), with `[presets.<preset>]` applied as
+    `--preset` does."""
     from tffnoise.config.load import apply_preset
     from tffnoise.config.sweep import expand
     from tffnoise.config.validate import config_from_dict
 
     try:
-        base = apply_preset(data, None)
+        base = apply_preset(data, preset)
         cfg = config_from_dict(base)
         n = 1
         for v in cfg.sweep.grid.values():
