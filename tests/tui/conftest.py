@@ -135,6 +135,21 @@ def make_app(store: Path, **kw):
     return TffnoiseApp(store=store, **kw)
 
 
+def held_sweep_app(tmp_path, *, size=(80, 24)):
+    """A store with a run `running` under this process, a held fake sweep on it and an app on the Monitor
+    whose clock the test moves: returns (store root, clock cell, app)."""
+    import os
+
+    from tui.launcher import Job
+
+    root = tmp_path / "store"
+    build_store(root, dp=False, running_pid=os.getpid())
+    now = [1000.0]
+    launcher = FakeLauncher(FIXTURES / "diverged_events.jsonl", per_poll=3, hold=True, clock=lambda: now[0])
+    launcher.submit(Job(config=tmp_path / "syn.toml", out=root))
+    return root, now, make_app(root, launcher=launcher, start_mode="monitor", clock=lambda: now[0])
+
+
 def pytest_collection_modifyitems(items):
     """Run `async def` tests in this folder with asyncio.run (no pytest-asyncio in the project)."""
     import asyncio

@@ -12,7 +12,7 @@ from tui.screens.monitor import MonitorScreen
 from tui.widgets.curves import Curves
 from tui.widgets.run_table import RunTable
 
-from .conftest import FIXTURES, FakeLauncher, build_store, make_app
+from .conftest import FIXTURES, FakeLauncher, build_store, held_sweep_app, make_app
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -61,12 +61,7 @@ async def test_replayed_quickstart(tmp_path):
 
 
 async def test_synthetic_divergence_eta_and_cancel(tmp_path):
-    root = tmp_path / "store"
-    build_store(root, dp=False, running_pid=os.getpid())
-    now = [1000.0]
-    launcher = FakeLauncher(FIXTURES / "diverged_events.jsonl", per_poll=3, hold=True, clock=lambda: now[0])
-    launcher.submit(Job(config=tmp_path / "syn.toml", out=root))
-    app = make_app(root, launcher=launcher, start_mode="monitor", clock=lambda: now[0])
+    root, now, app = held_sweep_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         await pilot.pause()

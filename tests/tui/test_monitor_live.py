@@ -10,7 +10,7 @@ from tffnoise.runner.store import Store
 from tui.launcher import Job
 from tui.widgets.run_table import RunTable, label_of
 
-from .conftest import FIXTURES, FakeLauncher, _config_toml, _row, build_store, make_app
+from .conftest import FIXTURES, FakeLauncher, _config_toml, _row, build_store, held_sweep_app, make_app
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -108,12 +108,7 @@ async def test_killed_run_reads_interrupted_without_eta(tmp_path):
 async def test_cancelled_sweep_stops_counting(tmp_path):
     """Cancel from the Monitor: the runs it was running read `interrupted` at once (their process may take a
     moment to die), and no ETA counts on."""
-    root = tmp_path / "store"
-    build_store(root, dp=False, running_pid=os.getpid())
-    now = [1000.0]
-    launcher = FakeLauncher(FIXTURES / "diverged_events.jsonl", per_poll=3, hold=True, clock=lambda: now[0])
-    launcher.submit(Job(config=tmp_path / "syn.toml", out=root))
-    app = make_app(root, launcher=launcher, start_mode="monitor", clock=lambda: now[0])
+    root, now, app = held_sweep_app(tmp_path)
     async with app.run_test(size=(100, 24)) as pilot:
         screen = app.screen
         await pilot.pause()
