@@ -137,7 +137,7 @@ def make_app(store: Path, **kw):
 
 def held_sweep_app(tmp_path, *, size=(80, 24)):
     """A store with a run `running` under this process, a held fake sweep on it and an app on the Monitor
-    whose clock the test moves: returns (store root, clock cell, app)."""
+    whose clock the test moves: returns (store root, clock cell, launcher, app)."""
     import os
 
     from tui.launcher import Job
@@ -147,7 +147,7 @@ def held_sweep_app(tmp_path, *, size=(80, 24)):
     now = [1000.0]
     launcher = FakeLauncher(FIXTURES / "diverged_events.jsonl", per_poll=3, hold=True, clock=lambda: now[0])
     launcher.submit(Job(config=tmp_path / "syn.toml", out=root))
-    return root, now, make_app(root, launcher=launcher, start_mode="monitor", clock=lambda: now[0])
+    return root, now, launcher, make_app(root, launcher=launcher, start_mode="monitor", clock=lambda: now[0])
 
 
 def pytest_collection_modifyitems(items):

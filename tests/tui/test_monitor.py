@@ -61,7 +61,7 @@ async def test_replayed_quickstart(tmp_path):
 
 
 async def test_synthetic_divergence_eta_and_cancel(tmp_path):
-    root, now, app = held_sweep_app(tmp_path)
+    root, now, launcher, app = held_sweep_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         await pilot.pause()

@@ -108,7 +108,7 @@ async def test_killed_run_reads_interrupted_without_eta(tmp_path):
 async def test_cancelled_sweep_stops_counting(tmp_path):
     """Cancel from the Monitor: the runs it was running read `interrupted` at once (their process may take a
     moment to die), and no ETA counts on."""
-    root, now, app = held_sweep_app(tmp_path)
+    root, now, launcher, app = held_sweep_app(tmp_path)
     async with app.run_test(size=(100, 24)) as pilot:
         screen = app.screen
         await pilot.pause()
