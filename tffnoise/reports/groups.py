@@ -23,14 +23,13 @@ from typing import Iterable, NamedTuple
 
 from tffnoise.config.schema import MECHANISMS
 from tffnoise.config.sweep import clean_setting_key, setting_key
+from tffnoise.runner.labels import BASE_KEYS, base_label
 from tffnoise.reports.records import distribution_of, format_level, is_done, mechanism_of, norm_level
 
 #: Noise parameters besides the level; one that differs between settings of a setup is shown in labels.
 NOISE_PARAMS = ("schedule", "decay", "gamma")
 #: Config keys never shown as a setup difference (bookkeeping, or the noise itself).
 _HIDDEN_KEYS = ("out", "sweep", "execution", "noise", "experiment.name", "experiment.repeats")
-#: Config keys the base setup label already shows.
-_BASE_KEYS = ("training.protocol", "data.clients", "privacy.mode", "privacy.noise_multiplier")
 
 
 class GroupKey(NamedTuple):
@@ -119,12 +118,8 @@ def _base_label(cfg: dict | None, rec: dict) -> str:
     if cfg is None:
         return str(rec.get("setup", ""))
     t, data, priv = cfg.get("training", {}), cfg.get("data", {}), cfg.get("privacy", {})
-    parts = [str(t.get("protocol", "?"))]
-    if t.get("protocol") != "serial":
-        parts.append(f"m={data.get('clients', '?')}")
-    if priv.get("mode", "none") != "none":
-        parts.append(f"{priv['mode']} z={float(priv.get('noise_multiplier', 0)):g}")
-    return " ".join(parts)
+    return base_label(t.get("protocol", "?"), data.get("clients", "?"), priv.get("mode", "none"),
+                      priv.get("noise_multiplier", 0))
 
 
 class _Setting:
@@ -184,7 +179,7 @@ class Grouping:
             s = ss[0]
             flat[fam] = _applicable(_flatten({**s.cfg, "noise": {}})) if s.cfg is not None else {}
         keys = sorted({k for f in flat.values() for k in f})
-        differ = [k for k in keys if k not in _BASE_KEYS and len({f[k] for f in flat.values() if k in f}) > 1]
+        differ = [k for k in keys if k not in BASE_KEYS and len({f[k] for f in flat.values() if k in f}) > 1]
         shorts = [k.rsplit(".", 1)[-1] for k in differ]
         out: dict[str, str] = {}
         for fam, ss in members.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 from tffnoise.config.schema import MECHANISMS, Config
 
 BOOKKEEPING = ("experiment.repeats", "experiment.name")
+#: Config keys the base setup label (`base_label`) already shows.
 BASE_KEYS = ("training.protocol", "data.clients", "privacy.mode", "privacy.noise_multiplier")
 
 
@@ -37,13 +38,18 @@ def noise_label(cfg: Config, overrides=()) -> tuple[str, str, float]:
     return x, s.distribution, s.level
 
 
+def base_label(protocol: str, clients, privacy_mode: str, noise_multiplier) -> str:
+    """The start of every setup label (index and reports): protocol, learners, DP mode and multiplier."""
+    parts = [str(protocol)]
+    if protocol != "serial":
+        parts.append(f"m={clients}")
+    if privacy_mode != "none":
+        parts.append(f"{privacy_mode} z={float(noise_multiplier):g}")
+    return " ".join(parts)
+
+
 def setup_label(cfg: Config, overrides=()) -> str:
-    t = cfg.training
-    parts = [t.protocol]
-    if t.protocol != "serial":
-        parts.append(f"m={cfg.data.clients}")
-    if cfg.privacy.mode != "none":
-        parts.append(f"{cfg.privacy.mode} z={cfg.privacy.noise_multiplier:g}")
+    parts = [base_label(cfg.training.protocol, cfg.data.clients, cfg.privacy.mode, cfg.privacy.noise_multiplier)]
     x = swept_mechanism(cfg, overrides)
     for key, value in overrides:
         if key in BOOKKEEPING or key in BASE_KEYS or key == f"noise.{x}.level":
