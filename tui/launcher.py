@@ -7,6 +7,8 @@ keeps checkpoints, so launching the same file again resumes.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -201,21 +203,14 @@ def runner_args(pid) -> dict | None:
         return None
     if "run" not in argv:
         return None
-    rest, out = argv[argv.index("run") + 1:], {"config": None, "preset": None, "overrides": []}
-    i = 0
-    while i < len(rest):
-        a = rest[i]
-        if a in ("--preset", "--set", "--out", "--engine") and i + 1 < len(rest):
-            if a == "--preset":
-                out["preset"] = rest[i + 1]
-            elif a == "--set":
-                out["overrides"].append(rest[i + 1])
-            i += 2
-            continue
-        if not a.startswith("-") and out["config"] is None:
-            out["config"] = cwd / a
-        i += 1
-    return out if out["config"] is not None else None
+    from tffnoise.cli import build_parser  # the command's own parser (argparse only: no TensorFlow)
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # argparse's usage line must not reach the screen
+            args, _ = build_parser().parse_known_args(argv[argv.index("run"):])
+    except SystemExit:  # not a command line the parser reads
+        return None
+    return {"config": cwd / args.file, "preset": args.preset, "overrides": list(args.overrides)}
 
 
 def launch_file(out) -> dict | None:
