@@ -8,8 +8,9 @@ WORKDIR /opt/tffnoise
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --extra gpu --no-install-project
 COPY tffnoise ./tffnoise
-COPY tui ./tui
-COPY recipes ./recipes
+COPY tffnoise_tui ./tffnoise_tui
+# the recipe files ship inside the package; ./recipes is the same folder, as in a checkout
+RUN ln -s tffnoise/recipes/files recipes
 RUN uv sync --frozen --no-dev --extra gpu
 ENV PATH="/opt/tffnoise/.venv/bin:$PATH" TF_FORCE_GPU_ALLOW_GROWTH=true
 ENTRYPOINT ["tffnoise"]

@@ -61,3 +61,29 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one():
     assert commands[0].startswith("uv run tffnoise run recipes/quickstart.toml")
     ci = (ROOT / ".ci" / "run").read_text()
     assert commands[1] in ci.splitlines()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv not on PATH")
+def test_wheel_ships_the_recipes_and_a_tui_package_that_cannot_collide(tmp_path):
+    """`python -m tffnoise.recipes.X` must work from an installed wheel, not only a checkout; the TUI's
+    top-level package is `tffnoise_tui` (a bare `tui` would collide with other installed packages)."""
+    import zipfile
+
+    subprocess.run(["uv", "build", "--wheel", "--out-dir", str(tmp_path)], cwd=ROOT, check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("tffnoise-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {Path(n).name for n in names if n.startswith("tffnoise/recipes/files/") and n.endswith(".toml")}
+    assert shipped == {p.name for p in (ROOT / "recipes").glob("*.toml")} and "quickstart.toml" in shipped
+    assert "tffnoise_tui/app.py" in names and "tffnoise_tui/app.tcss" in names
+    assert not any(n.startswith("tui/") for n in names)
+    entry = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "tffnoise-tui = tffnoise_tui.app:main" in zipfile.ZipFile(wheel).read(entry).decode()
+
+
+def test_recipe_modules_read_the_packaged_files(monkeypatch):
+    from tffnoise.recipes.base import recipes_dir
+
+    monkeypatch.delenv("TFFNOISE_RECIPES", raising=False)
+    assert recipes_dir() == ROOT / "tffnoise" / "recipes" / "files"
+    assert (ROOT / "recipes").resolve() == recipes_dir().resolve()

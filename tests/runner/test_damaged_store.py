@@ -12,7 +12,7 @@ from tffnoise.config import config_from_dict, to_toml
 from tffnoise.reports.from_store import records_from_store
 from tffnoise.runner.lock import StoreLock
 from tffnoise.runner.store import Store, open_store
-from tui.store_reader import StoreReader
+from tffnoise_tui.store_reader import StoreReader
 
 ROUNDS = 4
 

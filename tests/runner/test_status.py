@@ -64,7 +64,7 @@ def test_a_running_run_whose_process_is_gone_reads_interrupted(tmp_path, dead_pi
     store.update("r1", pid=os.getpid())  # alive: still running
     assert store.get("r1")["status"] == "running"
     store.update("r1", pid=dead_pid)
-    from tui.store_reader import StoreReader
+    from tffnoise_tui.store_reader import StoreReader
 
     assert [r["status"] for r in StoreReader(tmp_path / "s").rows()] == ["interrupted"]
     res = cli("runs", str(tmp_path / "s"), "--json")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tffnoise.runner.store import Store
-from tui.devices import DeviceReport
-from tui.launcher import RUNNING, Job, Launcher
+from tffnoise_tui.devices import DeviceReport
+from tffnoise_tui.launcher import RUNNING, Job, Launcher
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SETUP = "periodic-averaging m=10"
@@ -123,7 +123,7 @@ def store_root(tmp_path) -> Path:
 
 
 def make_app(store: Path, **kw):
-    from tui.app import TffnoiseApp
+    from tffnoise_tui.app import TffnoiseApp
 
     kw.setdefault("recipes", FIXTURES / "recipes")
     kw.setdefault("probe", fake_report)
@@ -140,7 +140,7 @@ def held_sweep_app(tmp_path, *, size=(80, 24)):
     whose clock the test moves: returns (store root, clock cell, launcher, app)."""
     import os
 
-    from tui.launcher import Job
+    from tffnoise_tui.launcher import Job
 
     root = tmp_path / "store"
     build_store(root, dp=False, running_pid=os.getpid())

@@ -34,7 +34,7 @@ async def test_start_screen_finds_the_recipes_store(tmp_path, monkeypatch, scree
 
 
 async def test_monitor_log_source_follows_the_store(tmp_path, monkeypatch):
-    from tui.screens.configure import ConfigureScreen
+    from tffnoise_tui.screens.configure import ConfigureScreen
 
     monkeypatch.chdir(tmp_path)
     recipes = tmp_path / "recipes"

@@ -10,7 +10,7 @@ import pytest
 from tffnoise.config.load import apply_overrides, read_toml
 from tffnoise.config.validate import config_from_dict
 from tffnoise.errors import ConfigError
-from tui.widgets.config_form import ConfigForm, FieldRow, check, error_field, toml_value
+from tffnoise_tui.widgets.config_form import ConfigForm, FieldRow, check, error_field, toml_value
 
 from .conftest import FIXTURES, FakeLauncher, make_app
 
@@ -128,7 +128,7 @@ async def test_save_atomic_roundtrip_and_launch_request(store_root, tmp_path):
 
 
 async def test_recipe_list_and_launch_message(store_root, tmp_path):
-    from tui.screens.monitor import MonitorScreen
+    from tffnoise_tui.screens.monitor import MonitorScreen
 
     launcher = FakeLauncher(FIXTURES / "quickstart_events.jsonl")
     app = make_app(store_root, launcher=launcher)
@@ -161,7 +161,7 @@ def test_helpers():
 async def test_plugin_data_source_can_be_typed(store_root):
     from textual.widgets import Input, Select
 
-    from tui.widgets.config_form import PLUGIN
+    from tffnoise_tui.widgets.config_form import PLUGIN
 
     app = make_app(store_root)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -188,7 +188,7 @@ async def test_a_plugin_source_in_the_file_opens_in_the_text_box():
     from textual.app import App
     from textual.widgets import Input, Select
 
-    from tui.widgets.config_form import PLUGIN
+    from tffnoise_tui.widgets.config_form import PLUGIN
 
     class One(App):
         def compose(self):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from tui.devices import DeviceReport, Gpu, probe
-from tui.screens.devices import DevicesScreen
-from tui.screens.help import HelpScreen
+from tffnoise_tui.devices import DeviceReport, Gpu, probe
+from tffnoise_tui.screens.devices import DevicesScreen
+from tffnoise_tui.screens.help import HelpScreen
 
 from .conftest import make_app
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tui.launcher import CANCELLED, DONE, FAILED, RUNNING, USER_ERROR, Job, Launcher, LogTail, describe_event
+from tffnoise_tui.launcher import CANCELLED, DONE, FAILED, RUNNING, USER_ERROR, Job, Launcher, LogTail, describe_event
 
 from .conftest import FIXTURES
 

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from tui.launcher import Job
-from tui.screens.monitor import MonitorScreen
-from tui.widgets.curves import Curves
-from tui.widgets.run_table import RunTable
+from tffnoise_tui.launcher import Job
+from tffnoise_tui.screens.monitor import MonitorScreen
+from tffnoise_tui.widgets.curves import Curves
+from tffnoise_tui.widgets.run_table import RunTable
 
 from .conftest import FIXTURES, FakeLauncher, build_store, held_sweep_app, make_app
 
@@ -125,7 +125,7 @@ async def test_reattach_running_sweep_from_store(tmp_path, monkeypatch):
 
 
 def test_recycled_pid_is_not_a_sweep(tmp_path):
-    from tui.store_reader import StoreReader
+    from tffnoise_tui.store_reader import StoreReader
 
     root = tmp_path / "store"
     build_store(root, dp=False, running_pid=os.getpid())  # alive, but pytest, not the runner

@@ -7,8 +7,8 @@ import os
 import pytest
 
 from tffnoise.runner.store import Store
-from tui.launcher import Job
-from tui.widgets.run_table import RunTable, label_of
+from tffnoise_tui.launcher import Job
+from tffnoise_tui.widgets.run_table import RunTable, label_of
 
 from .conftest import FIXTURES, FakeLauncher, _config_toml, _row, build_store, held_sweep_app, make_app
 
@@ -133,7 +133,7 @@ def test_attached_sweep_killed_is_interrupted(tmp_path):
     import subprocess
     import sys
 
-    from tui.launcher import Launcher
+    from tffnoise_tui.launcher import Launcher
 
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
     root = tmp_path / "store"
@@ -239,7 +239,7 @@ async def test_resume_after_cancelling_an_attached_sweep(tmp_path, monkeypatch):
 
 def test_attach_falls_back_to_the_launch_file(tmp_path):
     """No command line to read (a pid that is not a runner): the recipe Configure wrote into launches/."""
-    from tui.launcher import Launcher
+    from tffnoise_tui.launcher import Launcher
 
     root = tmp_path / "store"
     build_store(root, dp=False)

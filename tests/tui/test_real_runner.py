@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.launcher import DONE, Job, Launcher, LogTail
-from tui.screens.monitor import MonitorScreen
+from tffnoise_tui.launcher import DONE, Job, Launcher, LogTail
+from tffnoise_tui.screens.monitor import MonitorScreen
 
 from .conftest import make_app
 

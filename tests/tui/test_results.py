@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable
 
-from tui.screens.results import ResultsScreen, stability_rows
-from tui.widgets.boxplot import BoxPlot, render_boxes
+from tffnoise_tui.screens.results import ResultsScreen, stability_rows
+from tffnoise_tui.widgets.boxplot import BoxPlot, render_boxes
 
 from .conftest import make_app
 
@@ -88,7 +88,7 @@ def test_results_use_the_report_grouping_and_statistics(tmp_path):
     from tffnoise.metrics.stability import stability_table
     from tffnoise.reports.from_store import records_from_store
     from tffnoise.runner.store import Store
-    from tui.store_reader import StoreReader
+    from tffnoise_tui.store_reader import StoreReader
 
     store = Store(tmp_path / "s")
     accs = {"none": [0.70, 0.72], "inverse": [0.79, 0.81], None: [0.80, 0.82]}

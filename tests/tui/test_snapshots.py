@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from tui.launcher import Job
+from tffnoise_tui.launcher import Job
 
 from .conftest import FIXTURES, FakeLauncher, build_store, make_app
 

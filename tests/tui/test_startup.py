@@ -17,7 +17,7 @@ import time
 t0 = time.perf_counter()
 import asyncio, json, sys
 sys.path.insert(0, {tests!r})
-from tui.app import TffnoiseApp
+from tffnoise_tui.app import TffnoiseApp
 
 async def main():
     app = TffnoiseApp(store={store!r}, recipes={recipes!r}, discover=False, allow_open=False)

@@ -25,7 +25,7 @@ def test_tui_in_tmux(tmp_path):
     sock = f"tffnoise-tui-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     tmux = ["tmux", "-L", sock, "-f", "/dev/null"]
     script = Path(sys.executable).parent / "tffnoise-tui"   # the installed console script when present
-    entry = [str(script)] if script.exists() else [sys.executable, "-m", "tui.app"]
+    entry = [str(script)] if script.exists() else [sys.executable, "-m", "tffnoise_tui.app"]
     cmd = " ".join(shlex.quote(a) for a in [*entry, "--out", str(store), "--recipes", str(FIXTURES / "recipes")])
     subprocess.run(tmux + ["new-session", "-d", "-s", "t", "-x", "80", "-y", "24", "-c", str(ROOT),
                            f"env TERM=xterm-256color {cmd}; sleep 30"], check=True)

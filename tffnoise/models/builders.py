@@ -169,7 +169,3 @@ def check_plugin(cfg, model: tf.keras.Model) -> None:
         raise ConfigError("model.builder", cfg.model.builder,
                           "a model without regularization losses (model.losses) with privacy.mode = 'dp-sgd', "
                           "which clips per-example gradients of the data loss only (or privacy.mode = 'dp-fedavg')")
-
-
-def parameter_count(model: tf.keras.Model) -> int:
-    return int(sum(int(tf.size(w)) for w in model.weights))

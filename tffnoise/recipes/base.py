@@ -11,10 +11,12 @@ from tffnoise.tflog import quiet_tensorflow
 
 
 def recipes_dir() -> Path:
+    """The recipe TOMLs ship inside the package (a checkout's ./recipes links to the same folder), so
+    `python -m tffnoise.recipes.X` works from an installed wheel too."""
     env = os.environ.get("TFFNOISE_RECIPES")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "recipes"
+    return Path(__file__).resolve().parent / "files"
 
 
 def recipe_files(files) -> list[Path]:

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from tui.store_reader import StoreReader
+from tffnoise_tui.store_reader import StoreReader
 
 
 def meter(frac: float | None, width: int = 20) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from tui.store_reader import fmt_eta
+from tffnoise_tui.store_reader import fmt_eta
 
 STATUS_STYLE = {"done": "green", "running": "yellow", "pending": "dim", "diverged": "bold red", "failed": "bold red",
                 "interrupted": "magenta"}

@@ -11,10 +11,10 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Log, Static
 
-from tui.launcher import RUNNING, STOPPED, LogTail
-from tui.store_reader import StoreReader, SweepEta, fmt_eta, status_counts, sweep_progress
-from tui.widgets.curves import Curves
-from tui.widgets.run_table import RunTable
+from tffnoise_tui.launcher import RUNNING, STOPPED, LogTail
+from tffnoise_tui.store_reader import StoreReader, SweepEta, fmt_eta, status_counts, sweep_progress
+from tffnoise_tui.widgets.curves import Curves
+from tffnoise_tui.widgets.run_table import RunTable
 
 
 STARTING = "starting runner (loading TensorFlow)…"
@@ -230,7 +230,7 @@ class MonitorScreen(Screen):
         self.refresh_now()
 
     def action_resume(self) -> None:
-        from tui.launcher import Job
+        from tffnoise_tui.launcher import Job
 
         job = self.job
         if job is None or not job.config or str(job.config) in ("", "."):

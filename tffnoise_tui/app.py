@@ -11,10 +11,21 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
-from tui.launcher import Job, Launcher, candidate_stores
-from tui.messages import LaunchRequested
+from tffnoise_tui.launcher import Job, Launcher, candidate_stores
+from tffnoise_tui.messages import LaunchRequested
 
 MODES = ("configure", "monitor", "results", "devices")
+
+
+def default_recipes_dir() -> Path:
+    """./recipes where there is one (a checkout, or a user's own folder), else the recipe files that ship
+    inside the installed package."""
+    here = Path.cwd() / "recipes"
+    if here.is_dir():
+        return here
+    import tffnoise
+
+    return Path(tffnoise.__file__).resolve().parent / "recipes" / "files"
 
 
 class TffnoiseApp(App):
@@ -40,13 +51,13 @@ class TffnoiseApp(App):
                  clock=time.time, start_mode: str | None = None, poll_interval: float = 0.5,
                  device_interval: float = 2.0, allow_open: bool = True, discover: bool = True):
         super().__init__()
-        self.recipes_dir = Path(recipes) if recipes else Path.cwd() / "recipes"
+        self.recipes_dir = Path(recipes) if recipes else default_recipes_dir()
         self.initial_config = Path(config) if config else None
         self.store_root = Path(store).expanduser().resolve() if store else (Path.cwd() / "runs").resolve()
         self._store_pinned = store is not None
         self.launcher = launcher or Launcher(clock=clock)
         if probe is None:
-            from tui.devices import probe
+            from tffnoise_tui.devices import probe
         self.probe = probe
         self.clock = clock
         self.poll_interval = poll_interval
@@ -57,10 +68,10 @@ class TffnoiseApp(App):
         self.first_paint: float | None = None  # perf_counter() when the first screen was laid out
 
     def on_mount(self) -> None:
-        from tui.screens.configure import ConfigureScreen
-        from tui.screens.devices import DevicesScreen
-        from tui.screens.monitor import MonitorScreen
-        from tui.screens.results import ResultsScreen
+        from tffnoise_tui.screens.configure import ConfigureScreen
+        from tffnoise_tui.screens.devices import DevicesScreen
+        from tffnoise_tui.screens.monitor import MonitorScreen
+        from tffnoise_tui.screens.results import ResultsScreen
 
         self.add_mode("configure", ConfigureScreen)
         self.add_mode("monitor", MonitorScreen)
@@ -135,7 +146,7 @@ class TffnoiseApp(App):
         new store's newest launch log) and its reader are chosen again."""
         from textual.app import UnknownModeError
 
-        from tui.screens.monitor import MonitorScreen
+        from tffnoise_tui.screens.monitor import MonitorScreen
 
         if self.current_mode == "monitor":
             return
@@ -159,7 +170,7 @@ class TffnoiseApp(App):
             self.switch_mode(mode)
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from tffnoise_tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -177,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tffnoise-tui", description=__doc__.splitlines()[0])
     p.add_argument("config", nargs="?", help="a TOML config to open (default: the first recipe)")
     p.add_argument("--out", help="run store to monitor and compare (default: the config's `out`)")
-    p.add_argument("--recipes", help="recipes folder (default: ./recipes)")
+    p.add_argument("--recipes", help="recipes folder (default: ./recipes, else the recipes installed with tffnoise)")
     p.add_argument("--screen", choices=MODES, help="screen to start on")
     return p
 

@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui.store_reader import StoreReader, pid_alive
+from tffnoise_tui.store_reader import StoreReader, pid_alive
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED, USER_ERROR, ATTACHED, INTERRUPTED = (
     "queued", "running", "done", "failed", "cancelled", "user error", "attached", "interrupted")

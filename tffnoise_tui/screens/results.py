@@ -19,9 +19,9 @@ from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, Tab
 from textual_plotext import PlotextPlot
 
 from tffnoise.reports.groups import Grouping
-from tui.store_reader import StoreReader
-from tui.widgets.boxplot import BoxPlot
-from tui.widgets.run_table import fmt, status_text
+from tffnoise_tui.store_reader import StoreReader
+from tffnoise_tui.widgets.boxplot import BoxPlot
+from tffnoise_tui.widgets.run_table import fmt, status_text
 
 RUN_COLUMNS = ("run_id", "status", "setup", "mechanism", "distribution", "level", "repeat", "test_accuracy",
                "test_loss", "epsilon", "mia_auc", "round")

@@ -18,13 +18,3 @@ class LaunchRequested(Message):
     overrides: list[str] = field(default_factory=list)
 
 
-@dataclass
-class StoreChanged(Message):
-    """The run store the monitor / results screens look at changed (a recipe with another `out`)."""
-
-    root: Path
-
-
-@dataclass
-class ConfigSaved(Message):
-    path: Path

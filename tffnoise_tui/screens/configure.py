@@ -12,8 +12,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, ListItem, ListView, Select, Static
 
 from tffnoise.errors import UserError
-from tui.messages import LaunchRequested
-from tui.widgets.config_form import ConfigForm
+from tffnoise_tui.messages import LaunchRequested
+from tffnoise_tui.widgets.config_form import ConfigForm
 
 NO_PRESET = "(none)"
 
@@ -120,7 +120,7 @@ class ConfigureScreen(Screen):
         self.query_one("#title", Static).update(f"Configure  {escape(self.app.display_path(path))}")
         lv = self.query_one("#recipes", ListView)
         lv.index = self._recipe_index([item.name for item in lv.query(ListItem)], path)
-        from tui.widgets.config_form import check
+        from tffnoise_tui.widgets.config_form import check
 
         err, _ = check(data)  # the file as the CLI would see it (the form drops keys it does not know)
         if err:
