@@ -13,7 +13,6 @@ from typing import Any
 ENGINES = ("stacked", "tff")
 PROTOCOLS = ("periodic-averaging", "serial", "no-sync", "fedavg")
 PRIVACY_MODES = ("none", "dp-sgd", "dp-fedavg")
-MECHANISMS = ("weights", "input", "hidden", "gradient", "label")
 DISTRIBUTIONS = ("uniform", "gaussian", "gaussian-matched", "laplace")
 SCHEDULES = ("init", "sync", "step")
 DECAYS = ("none", "inverse", "anneal")
@@ -134,7 +133,7 @@ class Config:
     data: Data = field(default_factory=Data)
     model: Model = field(default_factory=Model)
     training: Training = field(default_factory=Training)
-    noise: dict = field(default_factory=dict)  # mechanism name -> NoiseSpec
+    noise: dict = field(default_factory=dict)  # mechanism name (tffnoise.noise.registry) -> NoiseSpec
     privacy: Privacy = field(default_factory=Privacy)
     execution: Execution = field(default_factory=Execution)
     sweep: Sweep = field(default_factory=Sweep)

@@ -1,19 +1,9 @@
-"""Input and hidden-layer noise (paper 2): mechanisms that ask the model builder for noise layers.
-
-The layers themselves (`AdditiveNoise`) live in layers.py; the builder places an input noise layer on
-the model input and a hidden noise layer before every hidden block (noise → batch norm → conv for the
-CNNs, after each hidden activation for MLPs), each with its own seed."""
+"""Hidden-layer noise (paper 2): the model builder places a noise layer (`layers.AdditiveNoise`) before
+every hidden block (noise → batch norm → conv for the CNNs, after each hidden activation for MLPs), each
+with its own seed, so the layers' noise is uncorrelated."""
 from __future__ import annotations
 
 from tffnoise.noise.base import Mechanism
-
-
-class InputNoise(Mechanism):
-    where = "model input, every training batch (a Keras layer)"
-    paper = "paper 2 (input)"
-
-    def layer_kwargs(self):
-        return {"distribution": self.spec.distribution, "level": self.spec.level, "stream": "input"}
 
 
 class HiddenNoise(Mechanism):

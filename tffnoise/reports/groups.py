@@ -21,8 +21,8 @@ import json
 from collections import defaultdict
 from typing import Iterable, NamedTuple
 
-from tffnoise.config.schema import MECHANISMS
 from tffnoise.config.sweep import clean_setting_key, setting_key
+from tffnoise.noise.registry import ordered
 from tffnoise.runner.labels import BASE_KEYS, base_label
 from tffnoise.reports.records import distribution_of, format_level, is_done, mechanism_of, norm_level
 
@@ -200,7 +200,7 @@ class Grouping:
     def _key(s: _Setting, family: list[_Setting], setup: str, varying: dict[str, set]) -> GroupKey:
         if not s.noise:
             return GroupKey(setup, "none", "", 0.0, "", s.sid, s.clean)
-        names = sorted(s.noise, key=lambda m: MECHANISMS.index(m) if m in MECHANISMS else len(MECHANISMS))
+        names = ordered(s.noise)
         if len(names) == 1:
             x = names[0]
         else:

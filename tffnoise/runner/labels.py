@@ -9,7 +9,8 @@ share a label.
 """
 from __future__ import annotations
 
-from tffnoise.config.schema import MECHANISMS, Config
+from tffnoise.config.schema import Config
+from tffnoise.noise.registry import ordered
 
 BOOKKEEPING = ("experiment.repeats", "experiment.name")
 #: Config keys the base setup label (`base_label`) already shows.
@@ -17,8 +18,7 @@ BASE_KEYS = ("training.protocol", "data.clients", "privacy.mode", "privacy.noise
 
 
 def _active(cfg: Config) -> list[str]:
-    names = [n for n, s in cfg.noise.items() if s.level != 0]
-    return sorted(names, key=lambda n: MECHANISMS.index(n) if n in MECHANISMS else len(MECHANISMS))
+    return ordered(n for n, s in cfg.noise.items() if s.level != 0)
 
 
 def swept_mechanism(cfg: Config, overrides=()) -> str | None:

@@ -22,7 +22,9 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static
 
 from tffnoise.config import schema
-from tffnoise.config.validate import MECHANISM_DEFAULTS
+from tffnoise.config.fields import resolve_type as field_type
+from tffnoise.config.noise import spec_defaults
+from tffnoise.noise import registry
 from tffnoise.errors import UserError
 
 TOP_FIELDS = ("engine", "out")
@@ -73,13 +75,6 @@ def toml_error(text: str, tp) -> str | None:
     return None
 
 
-def field_type(f: dataclasses.Field):
-    tp = f.type
-    if isinstance(tp, str):
-        tp = {"int": int, "float": float, "bool": bool, "str": str, "list": list, "dict": dict}.get(tp, tp)
-    return tp
-
-
 def wid(path: str) -> str:
     return "f-" + path.replace(".", "--")
 
@@ -119,8 +114,10 @@ def normalize_noise(noise) -> dict:
 
 
 def mechanism_defaults(name: str) -> dict:
-    base = {f.name: f.default for f in dataclasses.fields(schema.NoiseSpec)}
-    return {**base, **MECHANISM_DEFAULTS.get(name, {})}
+    """A new table's fields: the mechanism's registry defaults (a name no longer registered: NoiseSpec's)."""
+    if name in registry.names():
+        return spec_defaults(name)
+    return {f.name: f.default for f in dataclasses.fields(schema.NoiseSpec)}
 
 
 class FieldRow(Widget):
@@ -273,7 +270,7 @@ class ConfigForm(VerticalScroll):
                 sub = {}
             for f in dataclasses.fields(schema.NoiseSpec):
                 out.append(FieldRow(f"noise.{mech}.{f.name}", f, sub.get(f.name, f.default)))
-        free = [m for m in schema.MECHANISMS if m not in noise]
+        free = [m for m in registry.names() if m not in noise]
         if free:
             out.append(Horizontal(Label("add mechanism", classes="fname"),
                                   Select([(m, m) for m in free], value=free[0], allow_blank=False, compact=True,
