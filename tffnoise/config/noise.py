@@ -53,18 +53,24 @@ def build_noise(data: Any) -> dict:
     elif flat:
         key = next(iter(flat))
         raise ConfigError(f"noise.{key}", flat[key], "inside a mechanism table such as [noise.weights], or with noise.mechanism set")
+    for name, ns in out.items():  # what the table alone decides; the checks that read the config: check_noise
+        registry.get(name).run_check(ns)
     return out
 
 
 def check_noise(cfg: schema.Config) -> None:
-    """What holds for every mechanism, then each mechanism's own check (its registry entry)."""
+    """What holds for every mechanism, then each mechanism's own check (its registry entry) with the config."""
     for name, ns in cfg.noise.items():
-        registry.get(name).run_check(ns, cfg)
         if ns.schedule == "init" and ns.decay == "anneal":
             raise ConfigError(f"noise.{name}.decay", ns.decay, "'none' or 'inverse' with schedule = 'init' "
                               "(initialization noise is drawn once, at level ε; there is nothing to anneal)")
         if ns.decay != "anneal":
             require_default(name, ns, ("gamma",), f"only decay = 'anneal' uses γ (this one: {ns.decay!r})")
+        registry.get(name).run_check(ns, cfg)
+
+
+def check_layer_noise(cfg: schema.Config) -> None:
+    """A plug-in model has no place the builder would put a mechanism's noise layers."""
     layered = [n for n in cfg.noise if "layer" in registry.get(n).hooks]
     if cfg.model.builder and layered:
         others = [n for n in registry.names() if "layer" not in registry.get(n).hooks]

@@ -12,7 +12,7 @@ from typing import Any
 
 from tffnoise.config import schema
 from tffnoise.config.fields import build_section, check_value
-from tffnoise.config.noise import build_noise, check_noise
+from tffnoise.config.noise import build_noise, check_layer_noise, check_noise
 from tffnoise.config.sizes import MAX_RUNS, check_data_fit, check_sizes, rounds_from_epochs
 from tffnoise.config.unused import check_unused
 from tffnoise.errors import ConfigError
@@ -39,6 +39,7 @@ def _check_cross_fields(cfg: schema.Config) -> None:
         raise ConfigError("model.mixed_precision", True, "false on engine 'stacked' (set engine = \"tff\")")
     if cfg.model.builder and ":" not in cfg.model.builder:
         raise ConfigError("model.builder", cfg.model.builder, "'package.module:function'")
+    check_layer_noise(cfg)
     if cfg.data.targets == "pm1" and cfg.model.output != "linear":
         raise ConfigError("data.targets", "pm1", "'labels' unless model.output = 'linear'")
     if cfg.model.output == "linear" and cfg.data.targets != "pm1":
@@ -98,12 +99,12 @@ def config_from_dict(data: dict) -> schema.Config:
         else:
             kwargs[key] = check_value(key, value, top[key])
     cfg = schema.Config(**kwargs)
-    check_noise(cfg)
     _check_data_path(cfg.data)
     _check_cross_fields(cfg)
     _check_privacy(cfg)
     _check_divergence(cfg.training)
     check_sizes(cfg)
     check_unused(cfg)
+    check_noise(cfg)
     _check_sweep(cfg.sweep)
     return cfg
