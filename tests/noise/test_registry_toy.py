@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tffnoise.config import config_from_dict, expand
+from tffnoise.config import config_from_dict
 from tffnoise.errors import ConfigError
 from tffnoise.noise import distributions, registry, rng
 from tffnoise.noise.base import Mechanism
 from tffnoise.noise.registry import MechanismInfo
 from tffnoise.reports.groups import Grouping
 from tffnoise.runner.labels import index_row, noise_label, swept_mechanism
+from tffnoise.runner.sweep import plan
 
 TOY_STREAM = 101
 
@@ -80,8 +81,9 @@ def _records(runs):
 def test_sweep_plans_its_levels_and_reports_group_them(toy):
     base = {**BASE, "experiment": {"seed": 7, "repeats": 2}, "noise": {"toy": {}, "weights": {"level": 0.1}},
             "sweep": {"grid": {"noise.toy.level": [0.0, 0.2, 0.4]}}}
-    runs = expand(base)
-    assert len(runs) == 6 and len({r.setting_id for r in runs}) == 3
+    runs, cells = plan(base)
+    assert len(runs) == 6 and [len(c) for c in cells] == [2, 2, 2]
+    assert [{r.setting_id for r in c} for c in cells] == [{r.setting_id} for r in runs[::2]]
     assert sorted({r.config.noise["toy"].level for r in runs}) == [0.0, 0.2, 0.4]
     noisy = [r for r in runs if r.config.noise["toy"].level == 0.4][0]
     # the swept mechanism is the toy (its level is the override), the fixed weight noise joins the setup label
