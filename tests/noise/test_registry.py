@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tffnoise.config.schema import NoiseSpec
-from tffnoise.noise import registry
+from tffnoise.noise import registry, streams
 from tffnoise.noise.registry import HOOKS, MechanismInfo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +56,7 @@ def _entry(**kw):
     ({"name": "weights"}, ["weights", "already registered"]),
     ({"stream": 3}, ["probe", "stream 3", "'gradient'"]),
     ({"stream": -1}, ["probe", "stream -1"]),
+    ({"stream": 7}, ["probe", "stream 7", "'dropout'"]),
     ({"name": "two words"}, ["two words"]),
     ({"impl": "tffnoise.noise.weights.WeightNoise"}, ["probe", "package.module:Class"]),
 ])
@@ -87,6 +88,7 @@ def test_builtin_hooks_and_streams_match_the_tf_side():
         overridden = {h for h in HOOKS if getattr(cls, METHOD[h]) is not getattr(Mechanism, METHOD[h])}
         assert overridden == set(info.hooks), name
         assert info.stream == rng.STREAMS[name], name
+    assert streams.STREAMS == rng.STREAMS
     assert registry.get("input").load().__module__ == "tffnoise.noise.input"
     assert registry.get("hidden").load().__module__ == "tffnoise.noise.hidden"
 

@@ -2,7 +2,7 @@
 
 Every field carries its allowed values in `meta` so that validation, the TUI's form and the docs read the
 same source. A field that the rest of the config makes meaningless (a fedavg server setting under another
-protocol, a privacy field with mode none, ...) must stay at its default: validate.py refuses it by name. Plain dataclasses (not pydantic): TFF pins typing-extensions 4.5, which pydantic 2 refuses.
+protocol, a privacy field with mode none, ...) must stay at its default: unused.py refuses it by name. Plain dataclasses (not pydantic): TFF pins typing-extensions 4.5, which pydantic 2 refuses.
 """
 from __future__ import annotations
 

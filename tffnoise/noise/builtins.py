@@ -2,13 +2,14 @@
 
 Defaults say when and how each acts unless the config says otherwise (paper 1: weight noise at every
 sync decayed as ε/k after the k-th sync; gradient noise annealed as in Neelakantan et al.; the rest on
-every batch at a constant level). Streams keep rng.STREAMS' numbers so results do not move.
+every batch at a constant level). Streams keep their numbers (noise/streams.py) so results do not move.
 TensorFlow-free: the classes are named, not imported.
 """
 from __future__ import annotations
 
 from tffnoise.errors import ConfigError
 from tffnoise.noise.registry import MechanismInfo, register
+from tffnoise.noise.streams import STREAMS
 
 _PER_BATCH = {"distribution": "gaussian", "schedule": "step", "decay": "none"}
 
@@ -49,32 +50,32 @@ def _label(name: str, spec, cfg=None) -> None:
 
 
 register(MechanismInfo(
-    "weights", "tffnoise.noise.weights:WeightNoise", frozenset({"round_start", "step_params"}), 2,
+    "weights", "tffnoise.noise.weights:WeightNoise", frozenset({"round_start", "step_params"}), STREAMS["weights"],
     {"schedule": "sync", "decay": "inverse"},
     where="every learner's weights: at init (`schedule = \"init\"`), after every sync (`\"sync\"`: ε/k right after "
           "the k-th averaging, ε at init), or before every local step (`\"step\"`)",
     paper="paper 1 (Algorithm 1), paper 2 (weights)",
     doc="f ← f + εₜψ for every learner independently (paper 1: \"noisy learners\")."))
 register(MechanismInfo(
-    "input", "tffnoise.noise.input:InputNoise", frozenset({"layer"}), 5, dict(_PER_BATCH), every_batch,
+    "input", "tffnoise.noise.input:InputNoise", frozenset({"layer"}), STREAMS["input"], dict(_PER_BATCH), every_batch,
     where="the model input, each training batch (a Keras `AdditiveNoise` layer)",
     paper="paper 2 (input)",
     doc="x + ε·ψ on the batch; inactive at inference."))
 register(MechanismInfo(
-    "hidden", "tffnoise.noise.hidden:HiddenNoise", frozenset({"layer"}), 6, dict(_PER_BATCH), _hidden,
+    "hidden", "tffnoise.noise.hidden:HiddenNoise", frozenset({"layer"}), STREAMS["hidden"], dict(_PER_BATCH), _hidden,
     where="before every hidden block (noise → batch norm → conv for CNNs; after each hidden activation for "
           "MLPs), its own seed per layer",
     paper="paper 2 (hidden layers)",
     doc="h + ε·ψ on the activations; inactive at inference; needs a hidden layer."))
 register(MechanismInfo(
-    "gradient", "tffnoise.noise.gradients:GradientNoise", frozenset({"gradients"}), 3,
+    "gradient", "tffnoise.noise.gradients:GradientNoise", frozenset({"gradients"}), STREAMS["gradient"],
     {"distribution": "gaussian", "schedule": "step", "decay": "anneal"}, _gradient,
     where="gradients before each local SGD update, annealed ε/(1+t)^(γ/2) or constant",
     paper="paper 2 (gradients)",
     doc="g ← g + σₜψ (Neelakantan et al.'s annealed gradient noise by default)."))
 register(MechanismInfo(
-    "label", "tffnoise.noise.labels:LabelNoise", frozenset({"labels"}), 4, {"schedule": "step", "decay": "none"},
-    _label,
+    "label", "tffnoise.noise.labels:LabelNoise", frozenset({"labels"}), STREAMS["label"],
+    {"schedule": "step", "decay": "none"}, _label,
     where="training labels flip to another class with probability p = level (classification), or additive "
           "noise on ±1 targets",
     paper="paper 2 (labels)",

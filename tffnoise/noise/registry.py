@@ -14,6 +14,8 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Callable
 
+from tffnoise.noise.streams import STREAMS
+
 #: Where a mechanism may act, in the order one local step meets them: the weights at the round's start,
 #: the weights before each step, the gradients, the labels of each batch, a noise layer in the model.
 HOOKS = ("round_start", "step_params", "gradients", "labels", "layer")
@@ -24,7 +26,7 @@ class MechanismInfo:
     name: str                 # the config table [noise.NAME]
     impl: str | type          # "package.module:Class" (imported lazily), or the class itself
     hooks: frozenset          # a subset of HOOKS
-    stream: int               # its RNG stream id (unique among mechanisms)
+    stream: int               # its RNG stream id (unique; not another purpose's in streams.STREAMS)
     defaults: dict = field(default_factory=dict)  # NoiseSpec values it starts from, e.g. {"schedule": "step"}
     # check(name, spec) raises ConfigError naming noise.NAME.FIELD; a check that also reads the rest of
     # the config takes it as a keyword argument `cfg` (e.g. label noise and data.targets).
@@ -66,6 +68,9 @@ def register(info: MechanismInfo) -> MechanismInfo:
     taken = next((m.name for m in _REGISTRY.values() if m.stream == info.stream), None)
     if taken is not None:
         raise ValueError(f"mechanism {info.name!r}: stream {info.stream} is already mechanism {taken!r}'s")
+    purpose = next((k for k, v in STREAMS.items() if v == info.stream and k != info.name), None)
+    if purpose is not None:
+        raise ValueError(f"mechanism {info.name!r}: stream {info.stream} is the {purpose!r} stream (noise/streams.py)")
     if not isinstance(info.defaults, dict):
         raise ValueError(f"mechanism {info.name!r}: defaults {info.defaults!r}; expected a dict of NoiseSpec fields")
     if isinstance(info.impl, str) and ":" not in info.impl:
