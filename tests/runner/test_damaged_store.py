@@ -9,7 +9,7 @@ import pytest
 
 from tests.runner.conftest import cli
 from tffnoise.config import config_from_dict, to_toml
-from tffnoise.reports.from_store import records_from_store
+from tffnoise.records.load import records_from_store
 from tffnoise.runner.lock import StoreLock
 from tffnoise.runner.store import Store, open_store
 from tffnoise_tui.store_reader import StoreReader

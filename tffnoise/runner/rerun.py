@@ -14,7 +14,7 @@ def rerun(store_dir: str, run: str, out: str | None, emit) -> dict:
     from tffnoise.config import config_from_dict
     from tffnoise.config.sweep import RunSpec, run_id, setting_id
     from tffnoise.runner.cell import execute_cell
-    from tffnoise.runner.labels import index_row
+    from tffnoise.records.labels import index_row
     from tffnoise.runner.store import Store, open_store
     from tffnoise.runner.sweep import dataset_for
 

@@ -184,7 +184,7 @@ class Store:
 
     def _scan_runs(self) -> list[dict]:
         from tffnoise.config import config_from_dict
-        from tffnoise.runner.labels import index_row
+        from tffnoise.records.labels import index_row
 
         rows = []
         runs = self.root / "runs"

@@ -15,7 +15,7 @@ import time
 from tffnoise.config import expand, to_toml
 from tffnoise.config.sweep import canonical
 from tffnoise.errors import UserError
-from tffnoise.runner.labels import index_row
+from tffnoise.records.labels import index_row
 from tffnoise.runner.lock import StoreLock, describe
 from tffnoise.runner.store import FINISHED, Store, warn
 
