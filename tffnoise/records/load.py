@@ -26,9 +26,10 @@ def make_record(row: dict, *, config: dict, history: list[dict], final: dict | N
     return rec
 
 
-def records_from_store(store: Store) -> list[dict]:
+def records_from_store(store: Store, rows: list[dict] | None = None) -> list[dict]:
+    """Records of `rows` (index rows; default every run in the store)."""
     out = []
-    for row in store.all():
+    for row in store.all() if rows is None else rows:
         rid = row["run_id"]
         summary = store.read_json(rid, "summary.json") or {}
         cfg_path = store.run_dir(rid) / "config.toml"
