@@ -21,7 +21,7 @@ def cmd_runs(args) -> int:
     elif not rows:
         print(f"no runs{f' with status {args.status}' if args.status else ''} in {store.root}")
     else:
-        print(runs_table(records_from_store(store, rows)))
+        print(runs_table(records_from_store(store), args.status))
     return 0
 
 

@@ -31,10 +31,14 @@ def render(headers: list[str], rows: list[list[str]], right: set[int] = frozense
     return "\n".join([line(headers), *(line(r) for r in rows)])
 
 
-def runs_table(records: list[dict]) -> str:
+def runs_table(records: list[dict], status: str | None = None) -> str:
+    """Every record's run (or those with `status`), labelled by the grouping of all of them, so a filter
+    does not change what a setting is called."""
     grouping = Grouping(records)
     rows = []
     for r in records:
+        if status is not None and r["status"] != status:
+            continue
         status = r["status"] + (f"@{r['diverged_round']}" if r.get("diverged_round") else "")
         rows.append([r["run_id"], setting_label(grouping, r), str(r.get("repeat", "")), status,
                      f"{r.get('round') or 0}/{r.get('rounds') or '?'}", _num(r.get("test_accuracy")),

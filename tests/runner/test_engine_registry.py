@@ -130,6 +130,7 @@ def test_a_registered_engine_runs_a_sweep_through_the_runner(tmp_path, fake_engi
 
     cfg = config_from_dict(store.read_json(rows[0]["run_id"], "run.json")["config"])
     p = prepare(cfg, [0, 1])
+    assert isinstance(ConstantEngine(p), engines.Engine)  # the protocol's members, checked at run time
     want = [np.mean(p.y_test == np.bincount(y.ravel()).argmax()) for y in p.y_clients]
     got = [r["test_accuracy"] for r in rows if r["setting_id"] == rows[0]["setting_id"]]
     assert np.allclose(sorted(got), sorted(want))
