@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from tffnoise.algorithms import engine as engines
+from tffnoise.cli_runs import cmd_runs
 from tffnoise.errors import UserError
 from tffnoise.runner.store import STATUSES
 from tffnoise.tflog import quiet_tensorflow
@@ -48,16 +50,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from tffnoise.runner.progress import JsonEmitter, TerminalProgress
-    from tffnoise.runner.sweep import run_sweep
-
-    base = _base(args)
     use_json = args.json or not sys.stderr.isatty()
-    emit = JsonEmitter() if use_json else TerminalProgress()
-    _prepare_execution(base)
-    result = run_sweep(base, emit)
-    if not use_json:
-        print_table(result["rows"], result["synthetic"])
+    result = sweep_and_summarize(_base(args), use_json)
     if args.report:
         from tffnoise.reports.from_store import report_store
 
@@ -66,62 +60,18 @@ def cmd_run(args) -> int:
     return 1 if result["status"]["failed"] else 0
 
 
-def _prepare_execution(base: dict) -> None:
-    """The TFF engine runs on a context whose worker processes die with this process."""
-    from tffnoise.config import config_from_dict
+def sweep_and_summarize(base: dict, use_json: bool) -> dict:
+    """Run one sweep as `tffnoise run` and the recipes show it: the plan once the checks that need no
+    TensorFlow pass (so a user error stays one line) and before TensorFlow loads, progress
+    (a bar on a terminal, JSON lines on stdout otherwise), then the per-setting summary and what to run next."""
+    from tffnoise.cli_table import end_of_sweep
+    from tffnoise.runner.progress import JsonEmitter, TerminalProgress, print_header
+    from tffnoise.runner.sweep import run_sweep
 
-    cfg = config_from_dict(base)
-    engines = {cfg.engine} | {v for v in cfg.sweep.grid.get("engine", [])}
-    if "tff" in engines:
-        from tffnoise.execution import install_local_context, install_remote_context
-
-        if cfg.execution.workers:
-            install_remote_context(cfg.execution.workers, connect_timeout_s=cfg.execution.connect_timeout_s,
-                                   call_timeout_s=cfg.execution.call_timeout_s)
-        else:
-            install_local_context()
-
-
-def print_table(rows: list[dict], synthetic: bool) -> None:
-    if synthetic:
-        print("SYNTHETIC DATA: these numbers come from a generated stand-in, not the real dataset.")
-    print(f"{'run':12}  {'setup':34}  {'noise':22}  {'status':8}  {'test acc':>8}  {'test loss':>9}")
-    for r in rows:
-        noise = "none" if r["mechanism"] == "none" else f"{r['mechanism']} {r['distribution']} {r['level']:g}"
-        acc = "-" if r["test_accuracy"] is None else f"{r['test_accuracy']:.4f}"
-        loss = "-" if r["test_loss"] is None else f"{r['test_loss']:.4f}"
-        status = r["status"] + (f"@{r['diverged_round']}" if r.get("diverged_round") else "")
-        print(f"{r['run_id']:12}  {r['setup'][:34]:34}  {noise[:22]:22}  {status:8}  {acc:>8}  {loss:>9}")
-
-
-def cmd_runs(args) -> int:
-    from tffnoise.runner.store import open_store
-
-    store = open_store(args.dir)
-    if args.show:
-        return show_run(store, args.show)
-    rows = store.all(args.status)
-    if args.json:
-        print(json.dumps(rows, indent=1, default=str))
-    else:
-        print_table(rows, any(r["synthetic"] for r in rows))
-    return 0
-
-
-def show_run(store, run_id: str) -> int:
-    row = store.get(run_id) or store.find(run_id)
-    if row is None:
-        raise UserError(f"run {run_id!r}: not in {store.root} (see `tffnoise runs {store.root}`)")
-    from tffnoise.runner.store import warn
-
-    meta = store.read_json(row["run_id"], "run.json") or {}
-    summary = store.read_json(row["run_id"], "summary.json") or {}
-    hist, problem = store.metrics_checked(row["run_id"], row)
-    if problem:
-        warn(f"{store.run_dir(row['run_id']) / 'metrics.jsonl'}: {problem}")
-    history = {"rounds": len(hist), "complete": problem is None, "problem": problem}
-    print(json.dumps({"index": row, "run": meta, "summary": summary, "history": history}, indent=2, default=str))
-    return 0
+    result = run_sweep(base, JsonEmitter() if use_json else TerminalProgress(),
+                       checked=lambda specs: print_header(specs, sys.stderr, live=not use_json))
+    end_of_sweep(result, sys.stderr if use_json else sys.stdout)
+    return result
 
 
 def cmd_rerun(args) -> int:
@@ -150,14 +100,24 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("tffnoise")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a bare checkout on sys.path
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tffnoise", description="Noise injection in federated and decentralized training.")
+    p.add_argument("--version", action="version", version=f"tffnoise {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     r = sub.add_parser("run", help="run an experiment or sweep (resumes unfinished runs)")
     _add_config_args(r)
     r.add_argument("--out", help="run store directory (default: the config's `out`)")
-    r.add_argument("--engine", choices=("stacked", "tff"), help="override the config's engine")
+    r.add_argument("--engine", choices=engines.names(), help="override the config's engine")
     r.add_argument("--json", action="store_true", help="JSON lines on stdout instead of a progress bar")
     r.add_argument("--report", action="store_true", help="write the report (figures, summary.md) when the sweep ends")
     r.set_defaults(func=cmd_run)
@@ -169,9 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("runs", help="list the runs in a run store")
     s.add_argument("dir", help="run store directory")
-    s.add_argument("--show", metavar="RUN", help="print one run's config, provenance and summary")
-    s.add_argument("--status", choices=STATUSES)
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--show", metavar="RUN", help="one run (id or unique prefix): status, setting, final metrics, "
+                   "history, provenance")
+    s.add_argument("--status", choices=STATUSES, metavar="STATUS",
+                   help="only runs with this status (" + ", ".join(STATUSES) + "; a running run whose process "
+                   "is gone reads interrupted)")
+    s.add_argument("--json", action="store_true", help="machine-readable: the index rows (with --show: the "
+                   "run's index row, run.json, summary.json and history check) as JSON")
     s.set_defaults(func=cmd_runs)
 
     rr = sub.add_parser("rerun", help="re-execute a finished run from its record and compare its metrics")

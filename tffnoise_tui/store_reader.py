@@ -190,7 +190,7 @@ class StoreReader:
         """Store rows shaped as report records, like `tffnoise report` reads them: `final` holds the final
         metrics, `config` the resolved config (grouping and clean reference), `history` the per-round rows
         of finished runs (the SNR curves)."""
-        from tffnoise.reports.from_store import make_record
+        from tffnoise.records.load import make_record
 
         rows = self.rows() if rows is None else rows
         out = []

@@ -24,6 +24,9 @@ def test_smoke_preset_runs_and_reports(name, synthetic, tmp_path):
     args = ["--preset", "smoke", "--out", str(out), "--json"] + (["--synthetic"] if synthetic else [])
     res = run_recipe(name, *args)
     assert res.returncode == 0, res.stderr[-2000:]
+    # no TensorFlow warning floods the terminal (deprecations, tf.function retracing): tffnoise/tflog.py
+    assert "WARNING:tensorflow" not in res.stderr and "retracing" not in res.stderr, res.stderr[-2000:]
+    assert "loading TensorFlow…" in res.stderr and f"next: tffnoise report {out}" in res.stderr
     con = sqlite3.connect(out / "index.sqlite")
     statuses = [r[0] for r in con.execute("SELECT status FROM runs")]
     assert statuses and all(s == "done" for s in statuses)

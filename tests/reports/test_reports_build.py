@@ -3,8 +3,8 @@ import subprocess
 import sys
 
 from tffnoise.reports.build import build_report
-from tffnoise.reports.groups import group_records
-from tffnoise.reports.records import slug
+from tffnoise.records.groups import group_records
+from tffnoise.records.runs import slug
 from tffnoise.reports.tables import markdown_table
 
 EXPECTED = ["boxplot_test_accuracy_periodic-averaging_m-10.png", "boxplot_test_accuracy_serial.png",
@@ -70,6 +70,6 @@ def test_grouping_and_helpers(make_records):
 
 def test_light_import():
     code = ("import sys, tffnoise.metrics, tffnoise.reports, tffnoise.reports.build, tffnoise.reports.tensorboard,"
-            " tffnoise.reports.groups, tffnoise.reports.from_store, tffnoise.metrics.snr;"
+            " tffnoise.records.groups, tffnoise.records.load, tffnoise.reports.from_store, tffnoise.metrics.snr;"
             "assert 'tensorflow' not in sys.modules; assert 'matplotlib' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)

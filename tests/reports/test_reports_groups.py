@@ -10,7 +10,7 @@ import pytest
 from tffnoise.config.sweep import clean_setting_key, setting_key
 from tffnoise.metrics.stability import stability_table
 from tffnoise.reports.build import build_report
-from tffnoise.reports.groups import Grouping
+from tffnoise.records.groups import Grouping
 
 ACC = {0: 0.80, 1: 0.82, 2: 0.78}
 
@@ -103,7 +103,7 @@ def test_records_without_config_are_never_pooled():
 def test_index_labels_tell_settings_apart(config_for):
     """The store index's setup/level columns (tffnoise runs, the TUI's run table) for the same sweeps."""
     from tffnoise.config import config_from_dict
-    from tffnoise.runner.labels import index_row
+    from tffnoise.records.labels import index_row
 
     def row(cfg, overrides):
         return index_row(config_from_dict(cfg), overrides, "stacked")

@@ -9,7 +9,7 @@ import pytest
 
 from tests.runner.conftest import cli
 from tffnoise.config import config_from_dict, to_toml
-from tffnoise.reports.from_store import records_from_store
+from tffnoise.records.load import records_from_store
 from tffnoise.runner.lock import StoreLock
 from tffnoise.runner.store import Store, open_store
 from tffnoise_tui.store_reader import StoreReader
@@ -47,12 +47,12 @@ def test_cut_history_of_a_finished_run_is_flagged_by_show_report_and_tui(tmp_pat
     m = runs / "run0" / "metrics.jsonl"
     data = m.read_bytes()
     m.write_bytes(data[: len(data) // 2 + 3] if cut == "mid-line" else b"".join(data.splitlines(True)[:2]))
-    res = cli("runs", str(tmp_path / "s"), "--show", "run0")
+    res = cli("runs", str(tmp_path / "s"), "--show", "run0", "--json")
     assert res.returncode == 0
     shown = json.loads(res.stdout)
     assert shown["history"]["complete"] is False and "incomplete" in shown["history"]["problem"]
     _one_warning(res.stderr, m)
-    assert json.loads(cli("runs", str(tmp_path / "s"), "--show", "run1").stdout)["history"]["complete"] is True
+    assert json.loads(cli("runs", str(tmp_path / "s"), "--show", "run1", "--json").stdout)["history"]["complete"] is True
     recs = {r["run_id"]: r for r in records_from_store(open_store(tmp_path / "s"))}
     assert recs["run0"]["history_incomplete"] and recs["run0"]["history"] == []
     assert recs["run1"]["history_incomplete"] is None and len(recs["run1"]["history"]) == ROUNDS
@@ -68,7 +68,7 @@ def test_truncated_summary_reads_as_missing_and_the_run_as_unfinished(tmp_path):
     runs = make_store(tmp_path / "s")
     p = runs / "run1" / "summary.json"
     p.write_bytes(p.read_bytes()[:20])
-    res = cli("runs", str(tmp_path / "s"), "--show", "run1")
+    res = cli("runs", str(tmp_path / "s"), "--show", "run1", "--json")
     assert res.returncode == 0 and json.loads(res.stdout)["summary"] == {}
     _one_warning(res.stderr, p)
     recs = {r["run_id"]: r for r in records_from_store(open_store(tmp_path / "s"))}

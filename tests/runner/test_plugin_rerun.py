@@ -30,7 +30,7 @@ def test_example_plugin_runs_under_both_engines_and_reruns(tmp_path):
     for (ra, la), (rb, lb) in zip(finals(st), finals(tff)):
         assert ra == rb and abs(la - lb) < 1e-5
     run_id = sqlite3.connect(st / "index.sqlite").execute("SELECT run_id FROM runs").fetchone()[0]
-    shown = json.loads(cli("runs", str(st), "--show", run_id[:6]).stdout)
+    shown = json.loads(cli("runs", str(st), "--show", run_id[:6], "--json").stdout)
     prov = shown["run"]["provenance"]
     assert prov["versions"]["tensorflow-federated"] == "0.87.0" and prov["versions"]["python"].startswith("3.11")
     assert shown["summary"]["wall_s"] > 0 and shown["summary"]["peak_memory_mb"] > 0

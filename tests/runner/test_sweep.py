@@ -32,7 +32,15 @@ def test_quickstart_smoke_runs_lists_and_reports(tmp_path):
     res = cli("run", QUICK, "--preset", "smoke", "--out", str(out), "--json", "--report")
     assert res.returncode == 0, res.stderr
     assert (out / "report" / "summary.md").exists()
-    events = [json.loads(line) for line in res.stdout.splitlines()]
+    err = res.stderr.splitlines()  # --json: the plan, the summary and the next command go to stderr
+    assert err[:4] == ["tffnoise: 4 runs (2 setting(s) × 2 repeat(s)), engine stacked", f"  store: {out}",
+                       "  data:  digits", "loading TensorFlow…"]
+    table = err[err.index(next(x for x in err if x.startswith("setting "))):]
+    assert table[0].split()[:2] == ["setting", "n"] and "95% CI" in table[0]
+    assert [x.split("  ")[0] for x in table[1:3]] == ["periodic-averaging m=10 clean",
+                                                     "periodic-averaging m=10 weights/uniform σ=0.5"]
+    assert f"next: tffnoise report {out}" in err and "WARNING:tensorflow" not in res.stderr
+    events = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
     assert events[0]["event"] == "sweep_started" and events[-1]["event"] == "sweep_finished"
     assert events[-1]["status"] == {"done": 4, "diverged": 0, "failed": 0}
     idx = rows(out)
@@ -57,7 +65,7 @@ def test_quickstart_smoke_runs_lists_and_reports(tmp_path):
     meta = json.loads((d / "run.json").read_text())
     assert meta["provenance"]["versions"]["tensorflow"].startswith("2.14")
     listing = cli("runs", str(out))
-    assert listing.returncode == 0 and rid in listing.stdout
+    assert listing.returncode == 0 and rid in listing.stdout and "periodic-averaging m=10 weights/uniform σ=0.5" in listing.stdout
     rep = cli("report", str(out))
     assert rep.returncode == 0, rep.stderr
     assert (out / "report" / "summary.md").exists() and list((out / "report").glob("*.png"))

@@ -21,6 +21,16 @@ from tffnoise.execution.remote import (
 )
 
 
+def install_context(cfg) -> None:
+    """The context a run's config asks for: its remote `execution.workers`, else a local worker that dies
+    with this process (the TFF engine's registry entry calls this before any engine is built)."""
+    e = cfg.execution
+    if e.workers:
+        install_remote_context(e.workers, connect_timeout_s=e.connect_timeout_s, call_timeout_s=e.call_timeout_s)
+    else:
+        install_local_context()
+
+
 def shutdown() -> None:
     """Stop every process this package started (local worker, loopback workers). Idempotent."""
     from tffnoise.execution import local
@@ -35,6 +45,7 @@ __all__ = [
     "WorkerLostError",
     "WorkerUnavailableError",
     "call_with_timeout",
+    "install_context",
     "install_local_context",
     "install_remote_context",
     "shutdown",

@@ -21,8 +21,8 @@ from typing import Iterable, Sequence
 import numpy as np
 from scipy import stats as _st
 
-from tffnoise.reports import records as _rec
-from tffnoise.reports.groups import Grouping
+from tffnoise.records import runs as _rec
+from tffnoise.records.groups import Grouping
 
 ALPHA = 0.05
 

@@ -29,9 +29,9 @@ from typing import Iterable
 import numpy as np
 
 from tffnoise.metrics.significance import mean_ci_t
-from tffnoise.reports import records as _rec
-from tffnoise.reports.groups import GroupKey, Grouping
-from tffnoise.reports.records import by_repeat
+from tffnoise.records import runs as _rec
+from tffnoise.records.groups import GroupKey, Grouping
+from tffnoise.records.runs import by_repeat
 
 CURVE_LABEL = {"val_accuracy": "validation curve", "test_accuracy": "test curve (no validation set)"}
 

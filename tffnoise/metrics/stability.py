@@ -5,7 +5,7 @@
 
 Paper 2 prints PoA_i = test loss(σ_i) / test *accuracy*(σ_0); that mixes units and is a typo — the
 loss/loss ratio is used here. σ_0 is the group's clean reference: the setting identical in everything
-but the noise (`tffnoise.reports.groups`).
+but the noise (`tffnoise.records.groups`).
 
 Both are computed on group means (``pos``/``poa``) and as the mean of per-repeat ratios, each noisy
 run over the clean run with the same repeat index (``pos_paired``/``poa_paired``).
@@ -19,8 +19,8 @@ from typing import Mapping
 import numpy as np
 
 from tffnoise.metrics.snr import paired_difference, snr_by_level
-from tffnoise.reports import records as _rec
-from tffnoise.reports.groups import Grouping
+from tffnoise.records import runs as _rec
+from tffnoise.records.groups import Grouping
 
 
 def _mean(x) -> float:

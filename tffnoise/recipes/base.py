@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from tffnoise.algorithms import engine as engines
 from tffnoise.errors import UserError
 from tffnoise.tflog import quiet_tensorflow
 
@@ -36,7 +37,7 @@ def parser(name: str, doc: str) -> argparse.ArgumentParser:
     p.add_argument("--out", help="run store directory (default: runs/<recipe>-<preset>)")
     p.add_argument("--synthetic", action="store_true", help="use the synthetic stand-in where the real data is absent; every output says SYNTHETIC")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="any config override")
-    p.add_argument("--engine", choices=("stacked", "tff"))
+    p.add_argument("--engine", choices=engines.names())
     p.add_argument("--json", action="store_true", help="JSON lines instead of a progress bar")
     p.add_argument("--no-report", action="store_true", help="skip the report at the end")
     return p
@@ -53,11 +54,9 @@ def run_recipe(name: str, files, doc: str, argv=None) -> int:
 
 
 def _run(name, files, args) -> int:
-    from tffnoise.cli import _prepare_execution, print_table
+    from tffnoise.cli import sweep_and_summarize
     from tffnoise.config import load_dict
     from tffnoise.reports.from_store import report_store
-    from tffnoise.runner.progress import JsonEmitter, TerminalProgress
-    from tffnoise.runner.sweep import run_sweep
 
     out = args.out or f"runs/{name}-{args.preset}"
     overrides = list(args.overrides)
@@ -72,12 +71,7 @@ def _run(name, files, args) -> int:
     use_json = args.json or not sys.stderr.isatty()
     failed = 0
     for base in bases:
-        emit = JsonEmitter() if use_json else TerminalProgress()
-        _prepare_execution(base)
-        result = run_sweep(base, emit)
-        failed += result["status"]["failed"]
-        if not use_json:
-            print_table(result["rows"], result["synthetic"])
+        failed += sweep_and_summarize(base, use_json)["status"]["failed"]
     if not args.no_report:
         for path in report_store(out):
             print(path)

@@ -15,8 +15,8 @@ import numpy as np
 from tffnoise.metrics.significance import ALPHA, bootstrap_ci, compare_to_clean, repeats_needed
 from tffnoise.metrics.snr import select_level
 from tffnoise.metrics.stability import stability_table
-from tffnoise.reports import groups as _groups
-from tffnoise.reports import records as _rec
+from tffnoise.records import groups as _groups
+from tffnoise.records import runs as _rec
 from tffnoise.runner.atomic import write_text
 from tffnoise.reports.tables import fmt, fmt_ci, fmt_p, markdown_table
 

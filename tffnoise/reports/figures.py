@@ -20,8 +20,8 @@ from matplotlib.patches import Patch
 
 from tffnoise.metrics.boxstats import box_stats, to_bxp
 from tffnoise.metrics.stability import stability_table
-from tffnoise.reports import records as _rec
-from tffnoise.reports.groups import Grouping
+from tffnoise.records import runs as _rec
+from tffnoise.records.groups import Grouping
 
 SYNTHETIC_TAG = "SYNTHETIC"
 TUKEY_NOTE = "box Q1–Q3, line median, whiskers to most extreme run within 1.5×IQR (Tukey), points outliers"

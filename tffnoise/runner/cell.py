@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from tffnoise.algorithms import engine as engines
 from tffnoise.runner.atomic import write_bytes
 from tffnoise.runner.heap import freeze_import_heap
 from tffnoise.runner.store import Store
@@ -17,13 +18,8 @@ CHUNK_S = min(0.5, CHECKPOINT_EVERY_S)  # seconds of rounds per engine call (see
 
 
 def make_engine(name: str, problem):
-    if name == "tff":
-        from tffnoise.algorithms.tff_engine import TffEngine
-
-        return TffEngine(problem)
-    from tffnoise.algorithms.stacked import StackedEngine
-
-    return StackedEngine(problem)
+    """The engine registered as `name` (tffnoise/algorithms/engine.py), built for `problem`."""
+    return engines.build(name, problem)
 
 
 def load_checkpoint(store: Store, run_id: str) -> dict | None:

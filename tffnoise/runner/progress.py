@@ -15,6 +15,19 @@ class JsonEmitter:
         self.stream.flush()
 
 
+def print_header(specs, stream, live: bool) -> None:
+    """What the sweep is, from its plan alone (no TensorFlow yet: the import takes seconds), then a line that
+    says what the wait is for; on a terminal (`live`) the progress rewrites that line."""
+    settings = len({s.setting_id for s in specs})
+    repeats = {s.config.experiment.repeats for s in specs}
+    shape = f"{settings} setting(s) × {repeats.pop()} repeat(s)" if len(repeats) == 1 else f"{settings} settings"
+    data = sorted({s.config.data.source + (" (SYNTHETIC)" if s.config.data.synthetic else "") for s in specs})
+    stream.write(f"tffnoise: {len(specs)} runs ({shape}), engine {', '.join(sorted({s.config.engine for s in specs}))}\n"
+                 f"  store: {specs[0].config.out}\n  data:  {', '.join(data)}\n"
+                 + ("loading TensorFlow…" if live else "loading TensorFlow…\n"))
+    stream.flush()
+
+
 class TerminalProgress:
     """runs done / total, the current cell's round, an ETA from the rounds done so far."""
 
@@ -25,18 +38,24 @@ class TerminalProgress:
         self.rounds_done = 0
         self.rounds_total = 0
         self.synthetic = False
+        self.dataset = None
 
     def __call__(self, e: dict) -> None:
         ev = e["event"]
         if ev == "sweep_started":
             self.total, self.done = e["runs"], e["finished"]
-            self.stream.write(f"tffnoise: {self.total} runs ({self.done} already finished) -> {e['out']}\n")
+            if self.done:
+                self.stream.write(f"\r\033[K  {self.done} of {self.total} runs already finished; resuming the rest\n")
+            self.stream.write("\r\033[Kbuilding the first cell…")
         elif ev == "cell_started":
             self.cell_runs = len(e["runs"])
             self.cell_t0, self.cell_r0 = time.time(), e["round"]
             if e.get("synthetic"):
                 self.synthetic = True
-            self.stream.write(f"\r\033[K  data: {e['dataset']}\n")
+            self.stream.write("\r\033[K")
+            if e["dataset"] != self.dataset:  # cells of one sweep mostly share it: said once
+                self.dataset = e["dataset"]
+                self.stream.write(f"  data: {e['dataset']}\n")
         elif ev == "round":
             r, n = e["round"], e["rounds"]
             el = time.time() - self.cell_t0

@@ -14,9 +14,8 @@ def rerun(store_dir: str, run: str, out: str | None, emit) -> dict:
     from tffnoise.config import config_from_dict
     from tffnoise.config.sweep import RunSpec, run_id, setting_id
     from tffnoise.runner.cell import execute_cell
-    from tffnoise.runner.labels import index_row
     from tffnoise.runner.store import Store, open_store
-    from tffnoise.runner.sweep import dataset_for
+    from tffnoise.runner.sweep import dataset_for, register
 
     src = open_store(store_dir)
     row = src.get(run) or src.find(run)
@@ -31,17 +30,13 @@ def rerun(store_dir: str, run: str, out: str | None, emit) -> dict:
     cfg.out = str(out_dir)
     sid = setting_id(cfg)
     spec = RunSpec(run_id(sid, meta["repeat"]), sid, meta["repeat"], cfg, tuple(map(tuple, meta.get("overrides", []))))
-    if cfg.engine == "tff":
-        from tffnoise.cli import _prepare_execution
-
-        _prepare_execution(meta["config"])
-    from tffnoise.config import to_toml
+    from tffnoise.algorithms import engine as engines
     from tffnoise.runner.lock import StoreLock
 
+    engines.prepare([cfg])
     with StoreLock(out_dir):
         store = Store(out_dir)
-        store.register(spec.run_id, {"setting_id": sid, "repeat": spec.repeat, **index_row(cfg, spec.overrides, cfg.engine)},
-                       to_toml(cfg), {**meta, "rerun_of": row["run_id"]})
+        register(store, spec, {**meta, "rerun_of": row["run_id"]})  # the original's record, provenance included
         execute_cell([spec], store, cfg.engine, emit, dataset_for(cfg))
         new = (store.read_json(spec.run_id, "summary.json") or {}).get("final", {})
     diffs = {}

@@ -94,10 +94,10 @@ def history_problem(rows: list[dict], bad_line: int | None, row: dict) -> str | 
     return None
 
 
-_TABLE = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
+TABLE_SQL = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
 
 
-def _insert(con, rows: list[dict]) -> None:
+def insert_rows(con, rows: list[dict]) -> None:
     for full in rows:
         keys = [k for k in full if k in COLUMNS]
         con.execute(f"INSERT INTO runs ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})", [full[k] for k in keys])
@@ -111,18 +111,20 @@ class Store:
         self.db_path = self.root / "index.sqlite"
         self._con = None
         self._memory = False  # a rebuilt index this reader could not write back (a live writer holds the store)
+        from tffnoise.runner.rebuild import rebuild_index
+
         try:
             if create:
                 with self.tx() as con:
-                    con.execute(f"CREATE TABLE IF NOT EXISTS runs ({_TABLE})")
+                    con.execute(f"CREATE TABLE IF NOT EXISTS runs ({TABLE_SQL})")
             n = self.connect().execute("SELECT count(*) FROM runs").fetchone()[0]
         except sqlite3.DatabaseError as exc:  # garbage, truncated, a 0-byte file without the table
             self.close()
-            self._rebuild(f"not a readable run index ({exc})")
+            rebuild_index(self, f"not a readable run index ({exc})")
             return
         if n == 0 and any((self.root / "runs").glob("*/run.json")):
             self.close()
-            self._rebuild("empty although run folders exist")
+            rebuild_index(self, "empty although run folders exist")
 
     def connect(self) -> sqlite3.Connection:
         if self._con is None:
@@ -149,73 +151,6 @@ class Store:
             self._con.close()
             self._con = None
 
-    # --- rebuilding the index from the run folders (the source of truth) ---------------------------
-    def _rebuild(self, why: str) -> None:
-        from tffnoise.runner.lock import holder, holder_alive
-
-        rows = self._scan_runs()
-        w = holder(self.root)
-        self._memory = holder_alive(w) and w.get("pid") != os.getpid()
-        if self._memory:
-            con = self.connect()
-            con.execute(f"CREATE TABLE runs ({_TABLE})")
-            _insert(con, rows)
-            warn(f"{self.db_path}: {why}; read from the {len(rows)} run folders instead (it is rebuilt on disk "
-                 f"once {holder(self.root).get('pid')} stops writing)")
-            return
-        tmp = self.root / f".index.rebuild-{os.getpid()}.sqlite"
-        tmp.unlink(missing_ok=True)
-        con = sqlite3.connect(tmp, isolation_level=None)
-        con.execute(f"CREATE TABLE runs ({_TABLE})")
-        con.execute("BEGIN")
-        _insert(con, rows)
-        con.execute("COMMIT")
-        con.close()
-        kept = self.root / "index.sqlite.damaged"
-        if self.db_path.exists():
-            os.replace(self.db_path, kept)
-        for ext in ("-wal", "-shm"):  # a stale WAL must never be replayed onto the new file
-            side = self.root / f"index.sqlite{ext}"
-            if side.exists():
-                os.replace(side, self.root / f"index.sqlite.damaged{ext}")
-        os.replace(tmp, self.db_path)
-        warn(f"{self.db_path}: {why}; rebuilt from the {len(rows)} run folders"
-             + (f" (the old file is kept as {kept.name})" if kept.exists() else ""))
-
-    def _scan_runs(self) -> list[dict]:
-        from tffnoise.config import config_from_dict
-        from tffnoise.runner.labels import index_row
-
-        rows = []
-        runs = self.root / "runs"
-        for d in sorted(runs.iterdir()) if runs.is_dir() else []:
-            meta = self.read_json(d.name, "run.json")
-            if not d.is_dir() or not meta or "config" not in meta:
-                if d.is_dir():
-                    warn(f"{d / 'run.json'}: missing or unreadable; run {d.name} is left out of the index")
-                continue
-            try:
-                cfg = config_from_dict(meta["config"])
-                labels = index_row(cfg, [tuple(x) for x in meta.get("overrides", [])], cfg.engine)
-            except Exception:  # a config from another version: the run stays listed, unlabelled
-                labels = {}
-            summary = self.read_json(d.name, "summary.json") or {}
-            final = summary.get("final") or {}
-            hist, _ = parse_metrics((d / "metrics.jsonl").read_bytes()) if (d / "metrics.jsonl").exists() else ([], None)
-            status = summary.get("status")
-            if status in FINISHED:  # the round its history must reach, as finish_run records it
-                rnd = final.get("diverged_round") if status == "diverged" else summary.get("rounds")
-            else:
-                status = "interrupted" if hist or (d / "checkpoint.npz").exists() else "pending"
-                rnd = hist[-1].get("round", 0) if hist else 0
-            rows.append({**labels, "run_id": d.name, "setting_id": meta.get("setting_id"), "repeat": meta.get("repeat"),
-                         "status": status, "round": rnd, "rounds": summary.get("rounds"),
-                         **{k: final.get(k) for k in ("test_accuracy", "test_loss", "val_accuracy",
-                                                      "cumulative_train_loss", "epsilon", "mia_auc", "diverged_round")},
-                         "wall_s": summary.get("wall_s"), "created": (d / "run.json").stat().st_mtime,
-                         "updated": time.time(), "dir": str(d)})
-        return rows
-
     # --- runs -----------------------------------------------------------------------------------
     def run_dir(self, run_id: str) -> Path:
         return self.root / "runs" / run_id
@@ -230,7 +165,7 @@ class Store:
             write_text(d / "config.toml", config_toml)
             write_json(d / "run.json", meta)
             now = time.time()
-            _insert(con, [{"run_id": run_id, "status": "pending", "round": 0, "created": now, "updated": now,
+            insert_rows(con, [{"run_id": run_id, "status": "pending", "round": 0, "created": now, "updated": now,
                            "dir": str(d), **row}])
 
     def update(self, run_id: str, **fields) -> None:

@@ -12,10 +12,11 @@ import os
 import sys
 import time
 
+from tffnoise.algorithms import engine as engines
 from tffnoise.config import expand, to_toml
 from tffnoise.config.sweep import canonical
 from tffnoise.errors import UserError
-from tffnoise.runner.labels import index_row
+from tffnoise.records.labels import index_row
 from tffnoise.runner.lock import StoreLock, describe
 from tffnoise.runner.store import FINISHED, Store, warn
 
@@ -49,24 +50,26 @@ def check_data(specs) -> None:
 
 
 def check_models(specs) -> None:
+    """Build each distinct model once where its engine checks models (or a plug-in builder must be called
+    to be known), so a model the engine cannot run stops the sweep before anything is written."""
     seen = set()
     for spec in specs:
         cfg = spec.config
-        key = (canonical(cfg.to_dict()["data"]), canonical(cfg.to_dict()["model"]), canonical(cfg.to_dict()["noise"]), cfg.engine)
-        if key in seen:
+        d = cfg.to_dict()
+        key = (canonical(d["data"]), canonical(d["model"]), canonical(d["noise"]), cfg.engine)
+        check = engines.model_check(cfg.engine)
+        if key in seen or not (check or cfg.model.builder):
             continue
         seen.add(key)
-        ds = dataset_for(cfg)
-        if cfg.engine == "stacked" or cfg.model.builder:  # a plug-in's layers are known once it is built
-            from tffnoise.algorithms.forward import stack_plan
-            from tffnoise.models.builders import build_model, check_plugin
-            from tffnoise.noise.registry import build
+        from tffnoise.models.builders import build_model, check_plugin
+        from tffnoise.noise.registry import build
 
-            model = build_model(cfg.model, ds.x_train.shape[1:], ds.num_classes, build(cfg.noise), 0)
-            if cfg.model.builder:
-                check_plugin(cfg, model)
-            if cfg.engine == "stacked":
-                stack_plan(model)
+        ds = dataset_for(cfg)
+        model = build_model(cfg.model, ds.x_train.shape[1:], ds.num_classes, build(cfg.noise), 0)
+        if cfg.model.builder:
+            check_plugin(cfg, model)
+        if check:
+            check(model)
 
 
 def _is_run_failure(exc: Exception) -> bool:
@@ -84,7 +87,18 @@ def plan(base: dict):
     return specs, cells
 
 
-def run_sweep(base: dict, emit=lambda e: None) -> dict:
+def register(store: Store, spec, extra: dict) -> None:
+    """Put one run in the store (idempotent): its index row with labels, config.toml and run.json."""
+    meta = {"run_id": spec.run_id, "setting_id": spec.setting_id, "repeat": spec.repeat,
+            "overrides": [[k, v] for k, v in spec.overrides], "seed": spec.config.experiment.seed,
+            "config": spec.config.to_dict(), **extra}
+    row = {"setting_id": spec.setting_id, "repeat": spec.repeat, **index_row(spec.config, spec.overrides, spec.config.engine)}
+    store.register(spec.run_id, row, to_toml(spec.config), meta)
+
+
+def run_sweep(base: dict, emit=lambda e: None, checked=lambda specs: None) -> dict:
+    """`checked(specs)` is called once the checks that need no TensorFlow have passed (the store is free,
+    every dataset fits), before TensorFlow is imported: a caller says there what is about to run."""
     from tffnoise.runner.gpus import configure_gpus
 
     specs, cells = plan(base)
@@ -92,8 +106,10 @@ def run_sweep(base: dict, emit=lambda e: None) -> dict:
     lock = StoreLock(out)
     lock.check()  # a second writer is refused before it loads anything
     check_data(specs)
+    checked(specs)
     configure_gpus()
     check_models(specs)
+    engines.prepare(s.config for s in specs)  # e.g. the TFF engine's execution context
     with lock:
         if lock.stale:
             print(f"warning: {lock.path}: took over the lock left by {describe(lock.stale)}, which is no longer "
@@ -106,11 +122,7 @@ def _sweep(specs, cells, store: Store, emit) -> dict:
 
     prov = provenance.collect()
     for s in specs:
-        meta = {"run_id": s.run_id, "setting_id": s.setting_id, "repeat": s.repeat,
-                "overrides": [[k, v] for k, v in s.overrides], "seed": s.config.experiment.seed,
-                "provenance": prov, "config": s.config.to_dict()}
-        store.register(s.run_id, {"setting_id": s.setting_id, "repeat": s.repeat, **index_row(s.config, s.overrides, s.config.engine)},
-                       to_toml(s.config), meta)
+        register(store, s, {"provenance": prov})
     for s in specs:  # a finished run whose files were damaged since is not finished
         problem = store.check_finished(s.run_id)
         if problem:

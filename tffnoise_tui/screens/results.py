@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, Tab
 
 from textual_plotext import PlotextPlot
 
-from tffnoise.reports.groups import Grouping
+from tffnoise.records.groups import Grouping
 from tffnoise_tui.store_reader import StoreReader
 from tffnoise_tui.widgets.boxplot import BoxPlot
 from tffnoise_tui.widgets.run_table import fmt, status_text

@@ -1,4 +1,4 @@
-"""Lookup helpers over run records (plain dicts from the run store); grouping is in `reports.groups`.
+"""Lookup helpers over run records (plain dicts from the run store); grouping is in `records.groups`.
 
 Only ``done`` runs enter statistics; diverged runs are counted and listed separately.
 Nothing here imports TensorFlow or matplotlib.

@@ -2,7 +2,7 @@
 distribution, level.
 
 These columns are for reading only. Reports group by `setting_id` and find the clean reference from each
-run's config (tffnoise/reports/groups.py); the labels here say the same things where one run is known:
+run's config (tffnoise/records/groups.py); the labels here say the same things where one run is known:
 the level is the *swept* mechanism's (the one whose level a sweep override sets, else the first one on),
 and the setup label carries every other noise setting the overrides changed, so different settings do not
 share a label.

@@ -23,8 +23,8 @@ from typing import Iterable, NamedTuple
 
 from tffnoise.config.sweep import clean_setting_key, setting_key
 from tffnoise.noise.registry import ordered
-from tffnoise.runner.labels import BASE_KEYS, base_label
-from tffnoise.reports.records import distribution_of, format_level, is_done, mechanism_of, norm_level
+from tffnoise.records.labels import BASE_KEYS, base_label
+from tffnoise.records.runs import distribution_of, format_level, is_done, mechanism_of, norm_level
 
 #: Noise parameters besides the level; one that differs between settings of a setup is shown in labels.
 NOISE_PARAMS = ("schedule", "decay", "gamma")
