@@ -166,8 +166,8 @@ class Grouping:
             return (order[fam], k.setup != labels[fam], k.setup, not k.is_clean, k.mechanism, k.distribution,
                     k.series, k.level)
 
-        ordered = sorted((self._keys[sid] for sid in done), key=rank)
-        self.groups: dict[GroupKey, list[dict]] = {k: done[k.setting_id] for k in ordered}
+        in_order = sorted((self._keys[sid] for sid in done), key=rank)
+        self.groups: dict[GroupKey, list[dict]] = {k: done[k.setting_id] for k in in_order}
         #: setup labels in report order: each clean reference's own setup first, then those with fixed extra
         #: mechanisms; every setup with a run, finished or not
         self.setups: list[str] = list(dict.fromkeys(k.setup for k in sorted(self._keys.values(), key=rank)))
