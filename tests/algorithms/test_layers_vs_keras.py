@@ -117,6 +117,11 @@ def test_dense(activation, use_bias, training):
     assert_matches_keras(_dense(activation, use_bias), training=training)
 
 
+def test_dense_square_kernel():
+    """D → D: a transposed kernel would still run, with other values."""
+    assert_matches_keras(lambda: [tf.keras.layers.Dense(D, "tanh"), tf.keras.layers.Dense(D)])
+
+
 @pytest.mark.parametrize("kernel, bias", [
     (tf.keras.regularizers.L2(0.03), None),
     (tf.keras.regularizers.L1(0.02), tf.keras.regularizers.L2(0.05)),
