@@ -77,6 +77,8 @@ def targets(rows: list[dict], quick: bool) -> list[dict]:
                 add("stacked vs Keras B=10, SUSY m=10 (e2e)", r["stacked_speedup_e2e"], 20)
         if r["group"].startswith("MNIST-MLP") and r["system"] == "tffnoise stacked":
             add(f"MNIST-MLP stacked, fraction of the {r.get('bound', '?')} limit (steady)", r.get("fraction_steady"), 0.5)
+        if r["group"].startswith("MNIST-MLP") and r["system"] == "Keras fit B=100":
+            add("MNIST-MLP stacked vs Keras fit B=100 (steady)", r.get("stacked_speedup_steady"), 1.0)
         if r["group"].startswith("cell"):
             add("examples/s with repeats stacked (cell, steady)", r.get("steady_ex_per_s"), 1e6)
             add("examples/s with repeats stacked (cell, e2e)", r.get("ex_per_s"), 1e6)

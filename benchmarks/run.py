@@ -5,6 +5,9 @@
     uv run python benchmarks/run.py --json out.json --only susy,scaling
 
 Sections (all data is the SYNTHETIC stand-in of tffnoise.data, shaped like the real set):
+  limits   this machine's float32 matmul rate and memory bandwidth (benchmarks/limits.py), always measured
+           first: every row's "of limit" columns divide its FLOP or byte rate (benchmarks/workmodel.py,
+           whichever binds) by them. `--only limits` measures just those.
   susy     paper 1's SUSY MLP (18-32-64-2 sigmoid), m = 10 and 20 learners, B = 10, b = 10, 1000 examples
            per learner, uniform weight noise at every sync: stacked engine, TFF engine, stock TFF
            build_weighted_fed_avg, Keras fit of one model at B = 10 and at B = m·B.
@@ -16,9 +19,6 @@ Sections (all data is the SYNTHETIC stand-in of tffnoise.data, shaped like the r
            grow (1, 10, 50) and as the hidden width grows (SUSY inputs, two hidden layers of 64, 512, 2048),
            one axis at a time; each cell's memory is predicted first (benchmarks/memory.py) and a cell that
            would need more than 12 GiB is skipped, printing what it needs.
-  limits   this machine's float32 matmul rate and memory bandwidth (benchmarks/limits.py), always measured
-           first: every row's "of limit" columns divide its FLOP or byte rate (benchmarks/workmodel.py,
-           whichever binds) by them. `--only limits` measures just those.
 
 Every row is end to end (data, setup, tracing/compilation, noise, averaging, evaluation); startup (all of
 it that is not steady training or evaluation) and peak memory are separate columns. Ratios are against
