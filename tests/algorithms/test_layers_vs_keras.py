@@ -206,3 +206,14 @@ def test_the_comparison_catches_unscaled_dropout(monkeypatch):
     monkeypatch.undo()
     assert not np.allclose(s_out, k_out, atol=ATOL, rtol=RTOL)
     np.testing.assert_allclose(_stacked(models, x, True)[0], k_out, atol=ATOL, rtol=RTOL)
+
+
+@pytest.mark.parametrize("layer", [lambda: tf.keras.layers.Conv2D(2, 3), lambda: tf.keras.layers.BatchNormalization(),
+                                   lambda: tf.keras.layers.MaxPooling2D(), lambda: tf.keras.layers.Dropout(0.5)],
+                         ids=["Conv2D", "BatchNormalization", "MaxPooling2D", "keras-Dropout"])
+def test_layers_without_a_check_here_are_refused_by_the_plan(layer):
+    """The stacked plan refuses these today; when it learns one, this fails until a Keras check is added."""
+    from tffnoise.errors import UserError
+
+    with pytest.raises(UserError, match='engine = "tff"'):
+        stacked_forward(_models(lambda: [layer()], (6, 6, 1))[:1], [], None, KEYS, True)
