@@ -12,9 +12,12 @@ by the fixed expected number of clients k (not by the round's count).
   below and far above C, with more clients in the round (4) than k = 3, so dividing by the count fails.
 - z > 0: per coordinate, the noise (result minus the clipped mean) over many draws has mean 0 and
   variance (zC/k)²: a z-test of each coordinate's mean and a chi-square test of its sum of squares
-  (Bonferroni over all coordinates and both tests, family-wise false-alarm rate 1e-3 per system), and
+  (Bonferroni over all coordinates and both tests, family-wise false-alarm rate 1e-4 per system), and
   pooled over all coordinates the variance ratio is 1 within 5 standard errors. A std off by √2 gives a
-  chi-square ≈ 2n, far beyond its bound (≈ n + 4.4·sqrt(2n)).
+  chi-square ≈ 2n, far beyond its bound (n + 5.7·sqrt(2n) = 209 at n = 120). The stacked side is
+  seeded (its keys); the TFF side cannot be: gaussian_fixed passes no seed to tensorflow-privacy's
+  noise, and TF's global seed does not reach TFF's runtime (two processes with tf.random.set_seed(0)
+  drew different noise), so its false-alarm rate is the 1e-4.
 
 TFF's aggregator is built once per z per module (about 1 s each); each of its draws is one
 `process.next` call (about 40 ms here): N_TFF = 120 draws. The stacked side draws R = 2000 at once
@@ -34,7 +37,7 @@ Z, C, K_EXPECTED = 1.5, 0.5, 3           # noise multiplier, clip, expected clie
 SCALES = (0.2, 3.0, 0.9, 10.0, 1.5)       # each client's update norm over C
 SEL = np.array([1, 1, 1, 1, 0], np.float32)  # this round 4 of the 5 clients joined (4 ≠ k)
 N_TFF, R_STACKED = 120, 2000
-FAMILY_ALPHA = 1e-3
+FAMILY_ALPHA = 1e-4
 pytestmark = pytest.mark.slow
 
 
