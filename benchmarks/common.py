@@ -22,6 +22,8 @@ import numpy as np
 
 SUSY_HIDDEN = [32, 64]
 MNIST_HIDDEN = [512, 512]
+SUSY_DIMS = [18, *SUSY_HIDDEN, 2]        # layer widths, input to output (benchmarks/workmodel.py)
+MNIST_DIMS = [784, *MNIST_HIDDEN, 10]
 
 
 # --- memory ---------------------------------------------------------------------------------------
@@ -71,11 +73,11 @@ def measured(result: dict):
 
 
 # --- configurations -------------------------------------------------------------------------------
-def susy_overrides(m: int, per_client: int, test: int, rounds: int, level: float = 0.5) -> list[str]:
+def susy_overrides(m: int, per_client: int, test: int, rounds: int, level: float = 0.5, hidden=SUSY_HIDDEN) -> list[str]:
     """Paper 1's SUSY setup: 18 inputs, sigmoid 32-64, 2-class softmax, B=10, b=10, uniform weight noise
     at every sync (decay 1/t). SYNTHETIC SUSY-like stand-in (tffnoise.data synthetic 'susy')."""
     return ['data.source="susy"', "data.synthetic=true", f"data.clients={m}", f"data.examples_per_client={per_client}",
-            f"data.test_examples={test}", f"model.hidden={SUSY_HIDDEN}", 'model.activation="sigmoid"',
+            f"data.test_examples={test}", f"model.hidden={list(hidden)}", 'model.activation="sigmoid"',
             "training.batch_size=10", "training.sync_period=10", f"training.rounds={rounds}",
             "training.learning_rate=0.1", 'noise.weights.distribution="uniform"', f"noise.weights.level={level}",
             'noise.weights.schedule="sync"', "privacy.membership_inference=false"]

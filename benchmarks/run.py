@@ -5,6 +5,9 @@
     uv run python benchmarks/run.py --json out.json --only susy,scaling
 
 Sections (all data is the SYNTHETIC stand-in of tffnoise.data, shaped like the real set):
+  limits   this machine's float32 matmul rate and memory bandwidth (benchmarks/limits.py), always measured
+           first: every row's "of limit" columns divide its FLOP or byte rate (benchmarks/workmodel.py,
+           whichever binds) by them. `--only limits` measures just those.
   susy     paper 1's SUSY MLP (18-32-64-2 sigmoid), m = 10 and 20 learners, B = 10, b = 10, 1000 examples
            per learner, uniform weight noise at every sync: stacked engine, TFF engine, stock TFF
            build_weighted_fed_avg, Keras fit of one model at B = 10 and at B = m·B.
@@ -12,7 +15,10 @@ Sections (all data is the SYNTHETIC stand-in of tffnoise.data, shaped like the r
   cell     a whole box-plot cell: 10 repeats × 10 learners stacked in one graph.
   sweep    a paper-1 Fig. 4.3-sized sweep through the real runner (run_sweep, temp dir):
            2 distributions × 5 levels × 3 setups (PA m=10, PA m=20, serial) × 10 repeats.
-  scaling  examples/s of the stacked engine as m grows (10, 20, 50, 100) and as repeats grow (1, 5, 10, 20).
+  scaling  examples/s and peak memory of the stacked engine as learners m grow (10, 100, 500), as repeats
+           grow (1, 10, 50) and as the hidden width grows (SUSY inputs, two hidden layers of 64, 512, 2048),
+           one axis at a time; each cell's memory is predicted first (benchmarks/memory.py) and a cell that
+           would need more than 12 GiB is skipped, printing what it needs.
 
 Every row is end to end (data, setup, tracing/compilation, noise, averaging, evaluation); startup (all of
 it that is not steady training or evaluation) and peak memory are separate columns. Ratios are against
@@ -38,20 +44,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 import common  # noqa: E402
+import limits  # noqa: E402
+import memory  # noqa: E402
+import report  # noqa: E402
+from workmodel import work  # noqa: E402
 
 SIZES = {
     "full": {"per_client": 1000, "test": 10000, "rounds": 10, "mnist_per_client": 500, "mnist_test": 10000,
              "mnist_rounds": 5, "tff_rounds": 3, "clients": [10, 20], "cell_repeats": 10,
              "sweep": {"levels": [0.0, 0.5, 1.0, 2.0, 4.0], "distributions": ["uniform", "gaussian-matched"],
                        "clients": [10, 20], "per_client": 1000, "test": 10000, "repeats": 10},
-             "scale_m": [10, 20, 50, 100], "scale_r": [1, 5, 10, 20]},
+             "scale_m": [10, 100, 500], "scale_r": [1, 10, 50], "scale_w": [64, 512, 2048]},
     "quick": {"per_client": 40, "test": 200, "rounds": 2, "mnist_per_client": 20, "mnist_test": 100,
               "mnist_rounds": 1, "tff_rounds": 2, "clients": [3], "cell_repeats": 2,
               "sweep": {"levels": [0.0, 0.5], "distributions": ["uniform"], "clients": [3], "per_client": 40,
                         "test": 100, "repeats": 2},
-              "scale_m": [2, 4], "scale_r": [1, 2]},
+              "scale_m": [2, 4], "scale_r": [1, 2], "scale_w": [8, 16]},
 }
-SECTIONS = ("susy", "mnist", "cell", "sweep", "scaling")
+SECTIONS = ("limits", "susy", "mnist", "cell", "sweep", "scaling")
 
 
 FAST_S = 0.5     # a warm run shorter than this is repeated FAST_WARM times: its median needs more samples
@@ -82,49 +92,50 @@ def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def baseline_rows(group, source, m, n, test, hid, act, lr, S, reps, include_tff: bool) -> list[dict]:
+def baseline_rows(group, source, m, n, test, dims, act, lr, S, reps, include_tff: bool) -> list[dict]:
     """The systems the stacked engine is compared with: stock TFF (once: seconds per round) and Keras
-    serial fit at batch 10 and at batch m·B."""
-    rows = []
+    serial fit at batch 10 and at batch m·B. One model's weights at a time (a TFF client, Keras)."""
+    rows, hid = [], dims[1:-1]
     if include_tff:
         log(f"{group}: stock TFF")
         rows.append({**median_of(lambda: common.run_stock_tff(source, m, n, test, S["tff_rounds"], hid, act, lr), 1),
-                     "group": group})
+                     "group": group, "work": work(dims, 10, 1, 1, test)})
     for batch in (10, 10 * m):
         log(f"{group}: Keras B={batch}")
         rows.append({**median_of(lambda: common.run_keras(source, m * n, test, batch, hid, act, lr), reps),
-                     "group": group})
+                     "group": group, "work": work(dims, batch, 1, 1, test)})
     return rows
 
 
 def susy_section(S, reps, include_tff: bool) -> list[dict]:
     rows = []
     n, test, rounds = S["per_client"], S["test"], S["rounds"]
-    hid, act, lr = common.SUSY_HIDDEN, "sigmoid", 0.1
+    dims, act, lr = common.SUSY_DIMS, "sigmoid", 0.1
     for m in S["clients"]:
         ov = common.susy_overrides(m, n, test, rounds)
         group = f"SUSY m={m}"
         log(f"{group}: stacked")
         st = median_of(lambda: common.run_engine("stacked", "susy", ov, m, n, test), reps)
-        rows.append({**st, "group": group})
+        rows.append({**st, "group": group, "work": work(dims, 10, m, 1, test)})
         if include_tff:
             log(f"{group}: TFF engine")
             # the TFF engine costs seconds per round: fewer rounds, once (its throughput is the point)
             ov_t = common.susy_overrides(m, n, test, S["tff_rounds"])
-            rows.append({**median_of(lambda: common.run_engine("tff", "susy", ov_t, m, n, test), 1), "group": group})
-        rows += baseline_rows(group, "susy", m, n, test, hid, act, lr, S, reps, include_tff)
+            rows.append({**median_of(lambda: common.run_engine("tff", "susy", ov_t, m, n, test), 1), "group": group,
+                         "work": work(dims, 10, 1, 1, test)})
+        rows += baseline_rows(group, "susy", m, n, test, dims, act, lr, S, reps, include_tff)
     return rows
 
 
 def mnist_section(S, reps, include_tff: bool) -> list[dict]:
     m, n, test, rounds = 10 if S is SIZES["full"] else S["clients"][0], S["mnist_per_client"], S["mnist_test"], S["mnist_rounds"]
-    hid, act, lr = common.MNIST_HIDDEN, "relu", 0.05
+    dims, act, lr = common.MNIST_DIMS, "relu", 0.05
     group = f"MNIST-MLP m={m}"
     rows = []
     log(f"{group}: stacked")
     rows.append({**median_of(lambda: common.run_engine("stacked", "mnist", common.mnist_overrides(m, n, test, rounds), m, n, test), reps),
-                 "group": group})
-    return rows + baseline_rows(group, "mnist", m, n, test, hid, act, lr, S, reps, include_tff)
+                 "group": group, "work": work(dims, 10, m, 1, test)})
+    return rows + baseline_rows(group, "mnist", m, n, test, dims, act, lr, S, reps, include_tff)
 
 
 def cell_section(S, reps) -> list[dict]:
@@ -134,7 +145,7 @@ def cell_section(S, reps) -> list[dict]:
     ov = common.susy_overrides(m, n, test, S["rounds"])
     row = median_of(lambda: common.run_engine("stacked", "susy", ov, m, n, test, repeats=R), reps)
     row["compute_s"] = row["train_s"] + row["first_round_s"] + row["eval_s"]
-    return [{**row, "group": group}]
+    return [{**row, "group": group, "work": work(common.SUSY_DIMS, 10, R * m, R, test)}]
 
 
 def sweep_section(S) -> list[dict]:
@@ -143,86 +154,29 @@ def sweep_section(S) -> list[dict]:
         f"{len(sw['clients']) + 1} setups x {sw['repeats']} repeats")
     row = common.run_sweep_bench(sw["levels"], sw["distributions"], sw["clients"], sw["per_client"], sw["test"],
                                  sw["repeats"])
-    return [{**row, "group": "sweep", "reps": 1}]
+    # FLOP model of a PA m = 10 cell of the sweep (its setups differ: m = 20, serial)
+    return [{**row, "group": "sweep", "reps": 1,
+             "work": work(common.SUSY_DIMS, 10, sw["repeats"] * sw["clients"][0], sw["repeats"], 0)}]
 
 
 def scaling_section(S, reps) -> list[dict]:
+    """One axis at a time from the SUSY cell (m = 10 or the quick size, 1 repeat, 32-64 sigmoid)."""
+    n, test, rounds, m0 = S["per_client"], S["test"], S["rounds"], S["clients"][0]
+    cases = [("scaling m", f"stacked m={m}, 1 repeat", m, 1, common.SUSY_HIDDEN) for m in S["scale_m"]]
+    cases += [("scaling repeats", f"stacked m={m0}, {R} repeats", m0, R, common.SUSY_HIDDEN) for R in S["scale_r"]]
+    cases += [("scaling width", f"stacked m={m0}, hidden {w}-{w}", m0, 1, [w, w]) for w in S["scale_w"]]
     rows = []
-    n, test, rounds = S["per_client"], S["test"], S["rounds"]
-    for m in S["scale_m"]:
-        log(f"scaling m={m}")
-        r = median_of(lambda: common.run_engine("stacked", "susy", common.susy_overrides(m, n, test, rounds), m, n, test), reps)
-        rows.append({**r, "group": "scaling m", "system": f"stacked m={m}, 1 repeat"})
-    for R in S["scale_r"]:
-        log(f"scaling repeats={R}")
-        m = S["clients"][0]
-        r = median_of(lambda: common.run_engine("stacked", "susy", common.susy_overrides(m, n, test, rounds), m, n, test, repeats=R), reps)
-        rows.append({**r, "group": "scaling repeats", "system": f"stacked m={m}, {R} repeats"})
+    for group, system, m, R, hidden in cases:
+        log(f"{group}: {system}")
+        dims = [common.SUSY_DIMS[0], *hidden, common.SUSY_DIMS[-1]]
+        ov = common.susy_overrides(m, n, test, rounds, hidden=hidden)
+        need = memory.predict_cell_bytes(dims, m, R, n, test)
+        row = memory.guarded({"group": group, "system": system, "work": work(dims, 10, m * R, R, test)}, need,
+                             lambda: median_of(lambda: common.run_engine("stacked", "susy", ov, m, n, test, repeats=R), reps))
+        if row.get("skipped"):
+            log(f"{group}: {system} skipped: {row['skipped']}")
+        rows.append(row)
     return rows
-
-
-def add_ratios(rows: list[dict]) -> None:
-    """Per group: the stacked row's end-to-end and steady examples/s over each other row's."""
-    for g in {r["group"] for r in rows}:
-        grp = [r for r in rows if r["group"] == g]
-        ref = next((r for r in grp if r["system"] == "tffnoise stacked"), None)
-        if ref is None:
-            continue
-        for r in grp:
-            r["stacked_speedup_e2e"] = ref["ex_per_s"] / r["ex_per_s"]
-            if r.get("steady_ex_per_s") and ref.get("steady_ex_per_s"):
-                r["stacked_speedup_steady"] = ref["steady_ex_per_s"] / r["steady_ex_per_s"]
-
-
-def fmt(v, digits=2):
-    if v is None:
-        return "–"
-    if isinstance(v, float):
-        if abs(v) >= 1e5:
-            return f"{v / 1e3:,.0f}k"
-        if abs(v) >= 100:
-            return f"{v:,.0f}"
-        return f"{v:.{digits}f}"
-    return str(v)
-
-
-def table(rows: list[dict]) -> str:
-    head = ["group", "system", "examples", "cold e2e s", "e2e s", "startup s", "train s", "eval s", "ex/s e2e", "ex/s steady",
-            "stacked × (e2e)", "stacked × (steady)", "peak RSS MB", "Δ RSS MB", "test acc"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        vals = [r["group"], r["system"], int(r.get("examples", 0)), r.get("cold_e2e_s"), r.get("e2e_s"), r.get("startup_s"),
-                r.get("train_s"),
-                r.get("eval_s"), r.get("ex_per_s"), r.get("steady_ex_per_s"), r.get("stacked_speedup_e2e"),
-                r.get("stacked_speedup_steady"), r.get("peak_rss_mb"), r.get("rss_delta_mb"), r.get("test_accuracy")]
-        lines.append("| " + " | ".join(fmt(v) for v in vals) + " |")
-    return "\n".join(lines)
-
-
-def targets(rows: list[dict], quick: bool) -> list[dict]:
-    """The issue's targets, each with the measured value and by how much it is met or missed."""
-    out = []
-
-    def add(name, value, goal, higher=True):
-        if value is None:
-            return
-        ok = value >= goal if higher else value <= goal
-        out.append({"target": name, "goal": goal, "measured": value, "met": bool(ok),
-                    "factor": (value / goal) if higher else (goal / value)})
-
-    for r in rows:
-        if r["group"].startswith("SUSY m=10"):
-            if r["system"] == "stock TFF fed_avg":
-                add("stacked vs stock TFF, SUSY m=10 (e2e)", r["stacked_speedup_e2e"], 50)
-            if r["system"] == "Keras fit B=10":
-                add("stacked vs Keras B=10, SUSY m=10 (e2e)", r["stacked_speedup_e2e"], 20)
-        if r["group"].startswith("cell"):
-            add("examples/s with repeats stacked (cell, steady)", r.get("steady_ex_per_s"), 1e6)
-            add("examples/s with repeats stacked (cell, e2e)", r.get("ex_per_s"), 1e6)
-            add("10-repeat cell compute s (first round + rounds + eval)", r.get("compute_s"), 1.0, higher=False)
-        if r["group"] == "sweep":
-            add("Fig. 4.3-sized sweep e2e s", r["e2e_s"], 120.0, higher=False)
-    return out
 
 
 def main(argv=None) -> int:
@@ -250,6 +204,9 @@ def main(argv=None) -> int:
 
     freeze_import_heap()  # as the runner does once TF is imported (a full GC pass walks every import)
     import_s = time.perf_counter() - t0
+    # The limits first, in this process (every row's fraction of limit divides by them): always measured.
+    log("limits: float32 matmul and memory bandwidth")
+    lim = limits.measure(args.quick)
     rows: list[dict] = []
     if "susy" in only:
         rows += susy_section(S, reps, not args.no_tff)
@@ -261,23 +218,26 @@ def main(argv=None) -> int:
         rows += sweep_section(S)
     if "scaling" in only:
         rows += scaling_section(S, reps)
-    add_ratios(rows)
-    tg = targets(rows, args.quick)
+    report.add_ratios(rows)
+    report.add_fractions(rows, lim)
+    tg = report.targets(rows, args.quick)
 
     env = {"python": platform.python_version(), "tensorflow": tf.__version__, "cpus": os.cpu_count(),
            "devices": [d.name for d in tf.config.list_physical_devices()], "xla_flags": os.environ.get("XLA_FLAGS", ""),
            "quick": args.quick, "reps": reps, "import_s": import_s, "total_s": time.perf_counter() - t0, "data": "SYNTHETIC stand-ins"}
     print(f"\n## tffnoise speed benchmark ({'QUICK sizes' if args.quick else 'full sizes'}; SYNTHETIC data)\n")
     print(f"TF {env['tensorflow']}, {env['cpus']} CPUs, devices {env['devices']}; medians of the warm runs of {reps} (6 for sub-second rows); "
-          f"'stacked ×' = stacked engine's examples/s over the row's, same group, same process.\n")
-    print(table(rows))
+          f"'stacked ×' = stacked engine's examples/s over the row's, same group, same process; 'of limit' = the "
+          f"row's FLOP or byte rate (whichever binds, 'bound') over this machine's limit (the first table, measured in this process).\n")
+    print(limits.table(lim))
+    if rows:
+        print("\n" + report.table(rows))
     if tg:
-        print("\n| target | goal | measured | met | factor (>1 = better than goal) |\n|---|---|---|---|---|")
-        for t in tg:
-            print(f"| {t['target']} | {fmt(t['goal'])} | {fmt(t['measured'])} | {'yes' if t['met'] else 'NO'} | {t['factor']:.2f} |")
+        print("\n" + report.targets_table(tg))
     print(f"\nimports (TF, TFF, tffnoise; excluded from every row) {import_s:.1f} s; total benchmark time {env['total_s']:.0f} s")
     if args.json:
-        Path(args.json).write_text(json.dumps({"env": env, "rows": rows, "targets": tg}, indent=1, default=float))
+        Path(args.json).write_text(json.dumps({"env": env, "limits": lim, "rows": rows, "targets": tg}, indent=1,
+                                              default=float))
     return 0
 
 

@@ -1,5 +1,6 @@
 """The speed benchmark keeps working: `benchmarks/run.py --quick` in a subprocess, tiny sizes, every section
-(stacked, TFF engine, stock TFF, Keras, a cell, a sweep through the runner, scaling). No timing assertions."""
+(the machine's limits, stacked, TFF engine, stock TFF, Keras, a cell, a sweep through the runner, scaling
+in m, repeats and width with predicted memory). No timing assertions."""
 import json
 import subprocess
 import sys
@@ -13,7 +14,8 @@ def test_benchmark_quick_runs_and_writes_json(tmp_path):
     res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(out)],
                          capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "| group | system |" in res.stdout and "stacked ×" in res.stdout
+    assert "| group | system |" in res.stdout and "stacked ×" in res.stdout and "of limit (steady)" in res.stdout
+    assert "| float32 matmul |" in res.stdout and "| memory bandwidth |" in res.stdout
     data = json.loads(out.read_text())
     systems = {r["system"] for r in data["rows"]}
     assert {"tffnoise stacked", "tffnoise tff", "stock TFF fed_avg", "tffnoise sweep (runner)"} <= systems
@@ -22,5 +24,10 @@ def test_benchmark_quick_runs_and_writes_json(tmp_path):
         assert r["e2e_s"] > 0 and r["examples"] > 0 and r["peak_rss_mb"] > 0, r["system"]
     sweep = next(r for r in data["rows"] if r["group"] == "sweep")
     assert sweep["status"]["failed"] == 0 and sweep["status"]["done"] == sweep["runs"]
-    assert {r["group"] for r in data["rows"]} >= {"scaling m", "scaling repeats"}
+    assert {r["group"] for r in data["rows"]} >= {"scaling m", "scaling repeats", "scaling width"}
+    lim = data["limits"]
+    assert lim["gflops"] > 0 and lim["gbs"] > 0 and lim["llc_bytes"] > 0
+    for r in data["rows"]:  # every row has a work model, and so its fraction of the limit that binds
+        assert r["bound"] in ("FLOP", "memory") and r["fraction_e2e"] > 0, r["system"]
+        assert r["group"].startswith("scaling") == ("predicted_mb" in r), r["system"]
     assert data["targets"]  # the target table is computed (values are meaningless at quick sizes)

@@ -1,0 +1,65 @@
+"""The model of each benchmark row's work (FLOPs and bytes per example) and its fraction of this
+machine's limits (benchmarks/limits.py). docs/performance.md states the same model in words.
+
+An MLP with P weights (kernels and biases) per model, batch B, input width d:
+- FLOPs per training example: forward 2·P (a multiply and an add per weight), backward ≈ 4·P (the
+  input gradient and the weight gradient, 2·P each; the first layer's input gradient is not needed, so
+  this slightly over-counts), 6·P in all. Per evaluated test example and model: 2·P. Noise draws,
+  averaging and the loss are O(P) per round or O(outputs) per example: left out.
+- Bytes per training example: the example itself (4·(d + 1): features and label) plus, when the
+  models' weights cannot stay in cache, the weight traffic of each SGD step spread over its B examples:
+  WEIGHT_PASSES·4·P / B with WEIGHT_PASSES = 3 (the weights read by the forward pass, read again by the
+  backward pass, written by the update: the least a step moves; a materialized gradient adds two more).
+  Weights stay in cache when the resident models' weights, CACHE_COPIES = 2 times (weights and their
+  gradient or perturbed copy), fit in the last-level cache. Resident models: those one step touches
+  together: every stacked learner of a cell, one model for Keras, a TFF client or the TFF engine.
+
+A row's fraction of limit is max(FLOP rate / FLOP limit, byte rate / bandwidth limit); `bound` names the
+larger (the ratio of the two is the row's FLOP per byte over the machine's balance). Steady uses the
+training examples and time after the first round; end to end adds the evaluation's FLOPs and divides by
+the whole row's time.
+"""
+from __future__ import annotations
+
+WEIGHT_PASSES = 3
+CACHE_COPIES = 2
+BYTES = 4  # float32
+
+
+def mlp_params(dims) -> int:
+    """Weights of a dense network with layer widths dims (input, hidden..., output), biases included."""
+    return sum(i * o + o for i, o in zip(dims, dims[1:]))
+
+
+def work(dims, batch: int, resident: int, eval_models: int = 1, test: int = 0) -> dict:
+    """The row fields the model needs; attached to a row as row["work"]."""
+    return {"dims": list(dims), "batch": batch, "resident": resident, "eval_models": eval_models, "test": test}
+
+
+def per_example(w: dict, llc_bytes: int) -> dict:
+    P = mlp_params(w["dims"])
+    from_memory = CACHE_COPIES * w["resident"] * BYTES * P > llc_bytes
+    weight_bytes = WEIGHT_PASSES * BYTES * P / w["batch"] if from_memory else 0.0
+    return {"params": P, "flops": 6.0 * P, "bytes": BYTES * (w["dims"][0] + 1) + weight_bytes,
+            "weights_from_memory": from_memory}
+
+
+def fractions(row: dict, lim: dict) -> dict:
+    """fraction_steady / fraction_e2e of the binding limit, the bound, and the rates behind them."""
+    w = row.get("work")
+    if not w or not lim:
+        return {}
+    ex = per_example(w, lim["llc_bytes"])
+    flop_limit, byte_limit = lim["gflops"] * 1e9, lim["gbs"] * 1e9
+    out = {"flops_per_example": ex["flops"], "bytes_per_example": ex["bytes"],
+           "bound": "FLOP" if ex["flops"] / ex["bytes"] >= flop_limit / byte_limit else "memory"}
+    steady = row.get("steady_ex_per_s")
+    if steady:
+        out["steady_gflops"] = steady * ex["flops"] / 1e9
+        out["steady_gbs"] = steady * ex["bytes"] / 1e9
+        out["fraction_steady"] = max(steady * ex["flops"] / flop_limit, steady * ex["bytes"] / byte_limit)
+    if row.get("e2e_s") and row.get("examples"):
+        flops = row["examples"] * ex["flops"] + w["test"] * w["eval_models"] * 2.0 * ex["params"]
+        moved = row["examples"] * ex["bytes"]
+        out["fraction_e2e"] = max(flops / flop_limit, moved / byte_limit) / row["e2e_s"]
+    return out
