@@ -104,6 +104,7 @@ class Overlay(PlotextPlot):
         self.band: tuple[list, list, list, list] | None = None
         self.metric = ""
         self.title_text = "no runs to draw"
+        self.axes = ("round", "")
 
     def show(self, lines, metric: str, title: str, band=None) -> None:
         self.lines, self.metric, self.title_text, self.band = list(lines), metric, title, band
@@ -120,7 +121,8 @@ class Overlay(PlotextPlot):
             plt.plot(xs, lo, color="green", marker="dot", label="min–max")
             plt.plot(xs, hi, color="green", marker="dot")
             plt.plot(xs, mean, color="green+", marker="hd", label="mean")
-        plt.xlabel("round")
-        plt.ylabel(metric or "–")
+        self.axes = ("round", metric or "–")
+        plt.xlabel(self.axes[0])
+        plt.ylabel(self.axes[1])
         plt.title(title if any(ys for _, _, ys in self.lines) else f"{title} (no rounds yet)")
         self.refresh()
