@@ -36,6 +36,7 @@ class TffnoiseApp(App):
         Binding("f3", "mode('monitor')", "Monitor", priority=True),
         Binding("f4", "mode('results')", "Results", priority=True),
         Binding("f5", "mode('devices')", "Devices", priority=True),
+        Binding("f6", "pick_store", "Store", priority=True),
         Binding("f1", "help", "Help", priority=True, show=False),
         Binding("c", "mode('configure')", "Configure", show=False),
         Binding("m", "mode('monitor')", "Monitor", show=False),
@@ -174,6 +175,28 @@ class TffnoiseApp(App):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def action_pick_store(self) -> None:
+        from tffnoise_tui.screens.store_picker import StorePicker
+
+        if isinstance(self.screen, StorePicker):
+            return
+        known = [self.store_root, *(j.out for j in self.launcher.jobs)]
+        self.push_screen(StorePicker(candidate_stores(Path.cwd(), known), self.store_root, self.display_path),
+                         callback=self.open_store)
+
+    def open_store(self, root: Path | None) -> None:
+        """Show another run store on every screen (it stays until another is opened: a recipe's `out` no
+        longer moves it)."""
+        if root is None:
+            return
+        self.store_root, self._store_pinned = Path(root).resolve(), True
+        self.notify(f"store: {self.display_path(self.store_root)}")
+        screen = self.screen
+        for name in ("reload", "refresh_now"):
+            if hasattr(screen, name):
+                getattr(screen, name)()
+                break
 
     def on_launch_requested(self, msg: LaunchRequested) -> None:
         busy = self.launcher.current is not None
