@@ -31,20 +31,23 @@ def default_recipes_dir() -> Path:
 class TffnoiseApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "tffnoise"
+    ENABLE_COMMAND_PALETTE = False  # its footer key took the room of the screens' own keys at 80 columns
     BINDINGS = [
-        Binding("f2", "mode('configure')", "Configure", priority=True),
-        Binding("f3", "mode('monitor')", "Monitor", priority=True),
-        Binding("f4", "mode('results')", "Results", priority=True),
-        Binding("f5", "mode('devices')", "Devices", priority=True),
+        # The footer shows the screen's own keys first; at 80 columns the screen switches do not fit beside
+        # them, so they are listed in the help (`?`), which is generated from these bindings.
+        Binding("f2", "mode('configure')", "Configure", priority=True, show=False),
+        Binding("f3", "mode('monitor')", "Monitor", priority=True, show=False),
+        Binding("f4", "mode('results')", "Results", priority=True, show=False),
+        Binding("f5", "mode('devices')", "Devices", priority=True, show=False),
         Binding("f6", "pick_store", "Store", priority=True),
-        Binding("f1", "help", "Help", priority=True, show=False),
+        Binding("f1", "help", "Help, F2-F5", priority=True, show=False),
         Binding("c", "mode('configure')", "Configure", show=False),
         Binding("m", "mode('monitor')", "Monitor", show=False),
         Binding("r", "mode('results')", "Results", show=False),
         Binding("d", "mode('devices')", "Devices", show=False),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+        Binding("question_mark", "help", "Help, F2-F5"),
+        Binding("q", "quit", "Quit (sweeps keep running)", show=False),
+        Binding("ctrl+q", "quit", "Quit (sweeps keep running)", priority=True, show=False),
     ]
 
     def __init__(self, *, store: str | Path | None = None, recipes: str | Path | None = None,

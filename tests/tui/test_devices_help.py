@@ -62,3 +62,33 @@ async def test_help_panel_and_screen_keys(store_root):
         await pilot.press("f1")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+
+
+def test_help_is_generated_from_the_bindings(monkeypatch):
+    from textual.binding import Binding
+
+    from tffnoise_tui.screens import help as help_mod
+    from tffnoise_tui.screens.results import ResultsScreen
+
+    text = help_mod.help_markdown()
+    for title, cls in help_mod.screens():
+        section = text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+        for b in cls.BINDINGS:
+            row = next(line for line in section.splitlines() if f" {b.description or b.action} |" in line)
+            assert b.key in row.split("`")[1].split(" / "), (title, b, row)
+    assert "| `f2 / c` | Configure |" in text and "| `f1 / question_mark` | Help, F2-F5 |" in text  # keys of one action share a row
+    monkeypatch.setattr(ResultsScreen, "BINDINGS", [*ResultsScreen.BINDINGS, Binding("z", "zap", "Zap the runs")])
+    assert "| `z` | Zap the runs |" in help_mod.help_markdown()  # a new key is in the help at once
+
+
+@pytest.mark.parametrize("mode", ["configure", "monitor", "results", "devices"])
+async def test_footer_shows_the_screens_main_keys_at_80x24(store_root, mode):
+    from textual.widgets import Footer
+
+    app = make_app(store_root, start_mode=mode)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        shown = {k.key: k.region for k in app.screen.query_one(Footer).query("FooterKey")}
+        main = [b.key for b in type(app.screen).BINDINGS if b.show] + ["question_mark", "f6"]
+        for key in main:
+            assert key in shown and shown[key].right <= 80 and shown[key].width > 0, (key, shown)
