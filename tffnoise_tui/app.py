@@ -53,7 +53,8 @@ class TffnoiseApp(App):
     def __init__(self, *, store: str | Path | None = None, recipes: str | Path | None = None,
                  config: str | Path | None = None, launcher: Launcher | None = None, probe=None,
                  clock=time.time, start_mode: str | None = None, poll_interval: float = 0.5,
-                 device_interval: float = 2.0, allow_open: bool = True, discover: bool = True):
+                 device_interval: float = 2.0, allow_open: bool = True, discover: bool = True,
+                 process_probe=None):
         super().__init__()
         self.recipes_dir = Path(recipes) if recipes else default_recipes_dir()
         self.initial_config = Path(config) if config else None
@@ -63,6 +64,11 @@ class TffnoiseApp(App):
         if probe is None:
             from tffnoise_tui.devices import probe
         self.probe = probe
+        if process_probe is None:
+            from tffnoise_tui.devices import ProcessProbe
+
+            process_probe = ProcessProbe()
+        self.process_probe = process_probe  # pid -> ProcStat | None: the runner's own CPU and memory
         self.clock = clock
         self.poll_interval = poll_interval
         self.device_interval = device_interval
