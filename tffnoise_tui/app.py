@@ -5,6 +5,8 @@ Never imports TensorFlow: the runner does the training in its own (detached) pro
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import time
 from pathlib import Path
 
@@ -15,6 +17,11 @@ from tffnoise_tui.launcher import Job, Launcher, candidate_stores
 from tffnoise_tui.messages import LaunchRequested
 
 MODES = ("configure", "monitor", "results", "devices")
+
+
+def _screen(mode: str):
+    module = importlib.import_module(f"tffnoise_tui.screens.{mode}")
+    return getattr(module, f"{mode.capitalize()}Screen")()
 
 
 def default_recipes_dir() -> Path:
@@ -39,7 +46,7 @@ class TffnoiseApp(App):
         Binding("f3", "mode('monitor')", "Monitor", priority=True, show=False),
         Binding("f4", "mode('results')", "Results", priority=True, show=False),
         Binding("f5", "mode('devices')", "Devices", priority=True, show=False),
-        Binding("f6", "pick_store", "Store", priority=True),
+        Binding("f6", "pick_store", "Store", priority=True, tooltip="open another run store"),
         Binding("f1", "help", "Help, F2-F5", priority=True, show=False),
         Binding("c", "mode('configure')", "Configure", show=False),
         Binding("m", "mode('monitor')", "Monitor", show=False),
@@ -75,18 +82,12 @@ class TffnoiseApp(App):
         self.allow_open = allow_open
         self._discover = discover
         self._start_mode = start_mode
-        self.first_paint: float | None = None  # perf_counter() when the first screen was laid out
+        self.first_frame: float | None = None  # perf_counter() when the first frame reached the terminal
+        self.first_paint: float | None = None  # perf_counter() after the first screen's refresh (all mounted)
 
     def on_mount(self) -> None:
-        from tffnoise_tui.screens.configure import ConfigureScreen
-        from tffnoise_tui.screens.devices import DevicesScreen
-        from tffnoise_tui.screens.monitor import MonitorScreen
-        from tffnoise_tui.screens.results import ResultsScreen
-
-        self.add_mode("configure", ConfigureScreen)
-        self.add_mode("monitor", MonitorScreen)
-        self.add_mode("results", ResultsScreen)
-        self.add_mode("devices", DevicesScreen)
+        for name in MODES:  # each screen's module (plotext, DataTables, statistics) is imported when first shown
+            self.add_mode(name, functools.partial(_screen, name))
         mode = self._start_mode
         if not self._store_pinned:
             # the store of the recipe the configure screen opens, also when the app starts on another screen
@@ -106,6 +107,12 @@ class TffnoiseApp(App):
 
     def _first_paint(self) -> None:
         self.first_paint = time.perf_counter()
+
+    def _display(self, screen, renderable) -> None:
+        """Textual writing a frame (its private hook, pinned Textual 8): the first one is the cold start's end."""
+        super()._display(screen, renderable)
+        if self.first_frame is None and renderable is not None:
+            self.first_frame = time.perf_counter()
 
     def _poll_launcher(self) -> None:
         if self.launcher.poll():
@@ -156,15 +163,13 @@ class TffnoiseApp(App):
         new store's newest launch log) and its reader are chosen again."""
         from textual.app import UnknownModeError
 
-        from tffnoise_tui.screens.monitor import MonitorScreen
-
         if self.current_mode == "monitor":
             return
         try:
             self.remove_mode("monitor")
         except UnknownModeError:
             return  # not mounted yet: on_mount adds it
-        self.add_mode("monitor", MonitorScreen)
+        self.add_mode("monitor", functools.partial(_screen, "monitor"))
 
     def display_path(self, path) -> str:
         """A path relative to the working directory when it is under it (shorter titles at 80 columns)."""

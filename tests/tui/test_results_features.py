@@ -70,6 +70,9 @@ async def test_sort_indicator_and_export(store_root):
         assert labels["test_accuracy"] == "acc ▲" and labels["test_loss"] == "loss"
         await pilot.press("S")
         assert str(table.columns["test_accuracy"].label) == "acc ▼"
+        await pilot.pause()  # re-sorted, relabelled: the columns still fit their values, not just the header
+        assert table.columns["run_id"].get_render_width(table) >= 8 + 2
+        assert table.columns["setup"].get_render_width(table) >= len("periodic-averaging m=10") + 2
         await _type_filter(pilot, "noise.weights.level=0.5")
         await pilot.press("escape")  # the filter box keeps its text; focus back on the table
         screen.query_one("#filter").value = "noise.weights.level=0.5"

@@ -26,21 +26,31 @@ def screens() -> list[tuple[str, type]]:
             ("Results", ResultsScreen), ("Devices", DevicesScreen), ("Store picker (F6)", StorePicker)]
 
 
-def key_rows(bindings, display=lambda b: b.key) -> list[tuple[str, str]]:
+_NAMES = {"question_mark": "?", "slash": "/", "escape": "esc", "space": "space"}
+
+
+def key_name(b: Binding) -> str:
+    """`ctrl+s`, `?`, `F2`: as the keys are written on a keyboard (the same in the panel and in docs/tui.md)."""
+    key = _NAMES.get(b.key, b.key)
+    return key.upper() if len(key) in (2, 3) and key[0] == "f" and key[1:].isdigit() else key
+
+
+def key_rows(bindings, display=key_name) -> list[tuple[str, str]]:
     """(keys, description) per action: keys bound to the same action and description share a row."""
     rows: dict[tuple[str, str], list[str]] = {}
     for b in bindings:
         b = b if isinstance(b, Binding) else Binding(*b)
         for key in b.key.split(","):
             one = Binding(key.strip(), b.action, b.description)
-            rows.setdefault((b.action, b.description or b.action), []).append(display(one))
+            what = (b.description or b.action) + (f": {b.tooltip}" if b.tooltip else "")
+            rows.setdefault((b.action, what), []).append(display(one))
     return [(" / ".join(dict.fromkeys(keys)), desc) for (_, desc), keys in rows.items()]
 
 
-def help_markdown(display=lambda b: b.key) -> str:
-    out = ["# tffnoise-tui keys", "", NOTE, ""]
+def help_markdown(display=key_name, level: str = "##") -> str:
+    out = [f"{level[:-1] or '#'} tffnoise-tui keys", "", NOTE, ""] if level == "##" else []
     for title, cls in screens():
-        out += [f"## {title}", "", "| key | does |", "| --- | --- |"]
+        out += [f"{level} {title}", "", "| key | does |", "| --- | --- |"]
         out += [f"| `{k}` | {d} |" for k, d in key_rows(cls.BINDINGS, display)]
         out.append("")
     return "\n".join(out)
@@ -52,10 +62,14 @@ class HelpScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
-            yield Markdown(help_markdown(self.app.get_key_display), id="help-text")
+            yield Markdown(help_markdown(), id="help-text")
 
     def on_mount(self) -> None:
         self.query_one("#help-box").focus()  # ↑↓ / page keys scroll
 
     def action_dismiss(self) -> None:
         self.dismiss()
+
+
+if __name__ == "__main__":  # the keys tables of docs/tui.md: python -m tffnoise_tui.screens.help
+    print(help_markdown(level="###"))

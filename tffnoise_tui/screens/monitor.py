@@ -85,9 +85,9 @@ def bar(frac: float, width: int = 14) -> str:
 
 class MonitorScreen(Screen):
     BINDINGS = [
-        Binding("x", "cancel", "Cancel sweep"),
-        Binding("R", "resume", "Relaunch/resume"),
-        Binding("a", "toggle_all", "All runs"),
+        Binding("x", "cancel", "Cancel sweep", tooltip="press twice; SIGTERM to its process group"),
+        Binding("R", "resume", "Relaunch/resume", tooltip="finished runs are kept, the rest resume from checkpoints"),
+        Binding("a", "toggle_all", "All runs", tooltip="this sweep's runs (default) or every run of the store"),
         Binding("g", "refresh", "Refresh", show=False),
     ]
 

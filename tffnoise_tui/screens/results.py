@@ -37,16 +37,16 @@ def stability_rows(records: list[dict]) -> tuple[Grouping, list[dict]]:
 
 class ResultsScreen(Screen):
     BINDINGS = [
-        Binding("slash", "focus_filter", "Filter"),
-        Binding("s", "sort_next", "Sort"),
+        Binding("slash", "focus_filter", "Filter", tooltip="KEY=VALUE, KEY>VALUE, KEY<VALUE terms and words, ANDed"),
+        Binding("s", "sort_next", "Sort", tooltip="by the next column (or click a header)"),
         Binding("S", "sort_reverse", "Reverse", show=False),
-        Binding("space", "mark", "Mark run", show=False),
-        Binding("k", "metric", "Metric", show=False),
-        Binding("w", "smooth", "Smooth", show=False),
-        Binding("e", "export", "Export"),
-        Binding("G", "make_report", "Make report"),
-        Binding("v", "view_summary", "Summary", show=False),
-        Binding("o", "open_report", "Open PNG", show=False),
+        Binding("space", "mark", "Mark run", show=False, tooltip="marked runs are overlaid on the curves tab"),
+        Binding("k", "metric", "Metric", show=False, tooltip="curves: the next per-round metric"),
+        Binding("w", "smooth", "Smooth", show=False, tooltip="curves: smoothing off, EMA 0.6, EMA 0.9"),
+        Binding("e", "export", "Export", tooltip="the visible table to STORE/exports/*.csv and *.md"),
+        Binding("G", "make_report", "Make report", tooltip="runs tffnoise report STORE, then shows its summary"),
+        Binding("v", "view_summary", "Summary", show=False, tooltip="the report's summary.md"),
+        Binding("o", "open_report", "Open PNG", show=False, tooltip="the report figure of the run's setup (xdg-open)"),
         Binding("g", "reload", "Reload", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]

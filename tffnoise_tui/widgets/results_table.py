@@ -51,10 +51,14 @@ def sort_rows(rows: list[dict], col: str, reverse: bool) -> list[dict]:
 class ResultsTable(DataTable):
     def show(self, rows: list[dict], sort_col: str, reverse: bool, marked: set[str] = frozenset()) -> None:
         keep = self.cursor_row
-        self.clear(columns=True)
+        self.clear()
         arrow = " ▼" if reverse else " ▲"
-        for c in RUN_COLUMNS:
-            self.add_column(header(c) + (arrow if c == sort_col else ""), key=c)
+        for c in RUN_COLUMNS:  # kept, relabelled: columns made anew would keep their headers' widths
+            label = Text(header(c) + (arrow if c == sort_col else ""))
+            if c not in self.columns:
+                self.add_column(label, key=c)
+            else:
+                self.columns[c].label = label
         for r in rows:
             cells = [cell(r, c) for c in RUN_COLUMNS]
             if r["run_id"] in marked:

@@ -34,7 +34,7 @@ def label_of(row: dict) -> str:
     mech = row.get("mechanism") or "none"
     lvl = row.get("level")
     if mech == "none" or not lvl:
-        return "clean" if mech == "none" else f"{mech} σ=0"
+        return "clean"  # every mechanism off (level 0 is off): the report's and the figures' name too
     return f"{mech}/{row.get('distribution') or ''} σ={float(lvl):g}"
 
 
