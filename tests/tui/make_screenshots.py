@@ -14,19 +14,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from tests.tui.conftest import FIXTURES, FakeLauncher, build_store, make_app  # noqa: E402
+from tests.tui.conftest import FIXTURES, FakeLauncher, build_store, make_app, settle  # noqa: E402
 from tffnoise_tui.launcher import Job  # noqa: E402
 
 DOCS = HERE.parents[1] / "docs" / "tui"
 
 
-async def _settle(pilot):
-    form = pilot.app.screen.query("#form")
-    while form and not form.first().ready:
-        await pilot.pause(0.05)
-    while not getattr(pilot.app.screen, "stats_ready", True):
-        await pilot.pause(0.05)
-    await pilot.pause(0.2)
+_settle = settle
 
 
 async def shoot(name: str, mode: str, keys=(), tab: str | None = None, launcher=None):

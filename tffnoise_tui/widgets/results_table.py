@@ -3,9 +3,7 @@ the curves overlay) with a ● before the id; `export_rows` gives the same table
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
-
-from tffnoise_tui.widgets.run_table import fmt, status_text
+from tffnoise_tui.widgets.run_table import KeyedTable, fmt, status_text
 
 RUN_COLUMNS = ("run_id", "status", "setup", "mechanism", "distribution", "level", "repeat", "test_accuracy",
                "test_loss", "epsilon", "mia_auc", "round")
@@ -48,7 +46,7 @@ def sort_rows(rows: list[dict], col: str, reverse: bool) -> list[dict]:
     return sorted(valued, key=key, reverse=reverse) + [r for r in rows if r.get(col) is None]
 
 
-class ResultsTable(DataTable):
+class ResultsTable(KeyedTable):
     def show(self, rows: list[dict], sort_col: str, reverse: bool, marked: set[str] = frozenset()) -> None:
         keep = self.cursor_row
         self.clear()
@@ -66,11 +64,3 @@ class ResultsTable(DataTable):
             self.add_row(*cells, key=r["run_id"])
         if rows:
             self.move_cursor(row=min(keep, len(rows) - 1))
-
-    def selected_id(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
-        except Exception:
-            return None
