@@ -86,24 +86,16 @@ def test_help_snapshot(here, snap_compare):
     assert snap_compare(app, terminal_size=SIZE, run_before=before)
 
 
-def test_results_curves_snapshot(here, snap_compare):
+@pytest.mark.parametrize("keys,tab", [(("down", "down", "down"), "tab-curves"),  # σ=0.5: repeats, mean, band
+                                      (("f6",), None)], ids=["curves", "store-picker"])
+def test_results_after_keys_snapshot(here, snap_compare, keys, tab):
     app = make_app(here / "store", start_mode="results")
 
     async def before(pilot):
         await _settle(pilot)
-        await pilot.press("down", "down", "down")  # weights/uniform σ=0.5: its repeats, mean and band
-        app.screen.query_one("#tabs").active = "tab-curves"
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=before)
-
-
-def test_store_picker_snapshot(here, snap_compare):
-    app = make_app(here / "store", start_mode="results")
-
-    async def before(pilot):
-        await _settle(pilot)
-        await pilot.press("f6")
+        await pilot.press(*keys)
+        if tab:
+            app.screen.query_one("#tabs").active = tab
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=before)
