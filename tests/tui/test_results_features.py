@@ -153,6 +153,10 @@ async def test_report_made_by_a_subprocess_then_its_summary_opens(store_root, tm
         line = app.screen.query_one("#report")
         await pilot.press("G")
         assert line.state == "running" and "making" in str(line.render())
+        while not line.lines:  # the subprocess's first output line reaches the progress line
+            await pilot.pause(0.05)
+        await pilot.pause(0.6)
+        assert "s · reading the store" in str(line.render())
         (store_root.parent / "go").write_text("")
         while line.state == "running":
             await pilot.pause(0.05)

@@ -50,20 +50,27 @@ class ReportLine(Static):
             self.app.notify("the report is being made", severity="warning")
             return
         self.state, self.lines, self._t0 = "running", [], time.monotonic()
-        self.show(None, "starting `tffnoise report`")
+        self._tick()
+        self._timer = self.set_interval(0.5, self._tick)  # the elapsed time moves between output lines too
         self._worker(Path(self.app.store_root))
+
+    def _tick(self) -> None:
+        if self.state == "running":
+            last = self.lines[-1][-60:] if self.lines else "`tffnoise report` reading the store, drawing figures"
+            self.show(None, f"{time.monotonic() - self._t0:.0f}s · {last}")
 
     @work(thread=True, exclusive=True, group="report")
     def _worker(self, root: Path) -> None:
         def on_line(line: str) -> None:
             self.lines.append(line)
-            self.app.call_from_thread(self.show, None, f"{time.monotonic() - self._t0:.0f}s · {line[-60:]}")
+            self.app.call_from_thread(self._tick)
 
         rc = run_report(getattr(self.app, "report_command", report_command)(root), on_line)
         self.app.call_from_thread(self._done, rc)
 
     def _done(self, rc: int) -> None:
         self.state = "done" if rc == 0 else "failed"
+        self._timer.stop()
         self.show(None)
         if rc != 0:
             self.app.notify(f"tffnoise report failed (exit {rc}): {self.lines[-1] if self.lines else ''}",
