@@ -5,6 +5,8 @@ Never imports TensorFlow: the runner does the training in its own (detached) pro
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import time
 from pathlib import Path
 
@@ -15,6 +17,11 @@ from tffnoise_tui.launcher import Job, Launcher, candidate_stores
 from tffnoise_tui.messages import LaunchRequested
 
 MODES = ("configure", "monitor", "results", "devices")
+
+
+def _screen(mode: str):
+    module = importlib.import_module(f"tffnoise_tui.screens.{mode}")
+    return getattr(module, f"{mode.capitalize()}Screen")()
 
 
 def default_recipes_dir() -> Path:
@@ -31,25 +38,30 @@ def default_recipes_dir() -> Path:
 class TffnoiseApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "tffnoise"
+    ENABLE_COMMAND_PALETTE = False  # its footer key took the room of the screens' own keys at 80 columns
     BINDINGS = [
-        Binding("f2", "mode('configure')", "Configure", priority=True),
-        Binding("f3", "mode('monitor')", "Monitor", priority=True),
-        Binding("f4", "mode('results')", "Results", priority=True),
-        Binding("f5", "mode('devices')", "Devices", priority=True),
-        Binding("f1", "help", "Help", priority=True, show=False),
+        # The footer shows the screen's own keys first; at 80 columns the screen switches do not fit beside
+        # them, so they are listed in the help (`?`), which is generated from these bindings.
+        Binding("f2", "mode('configure')", "Configure", priority=True, show=False),
+        Binding("f3", "mode('monitor')", "Monitor", priority=True, show=False),
+        Binding("f4", "mode('results')", "Results", priority=True, show=False),
+        Binding("f5", "mode('devices')", "Devices", priority=True, show=False),
+        Binding("f6", "pick_store", "Store", priority=True, tooltip="open another run store"),
+        Binding("f1", "help", "Help, F2-F5", priority=True, show=False),
         Binding("c", "mode('configure')", "Configure", show=False),
         Binding("m", "mode('monitor')", "Monitor", show=False),
         Binding("r", "mode('results')", "Results", show=False),
         Binding("d", "mode('devices')", "Devices", show=False),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+        Binding("question_mark", "help", "Help, F2-F5"),
+        Binding("q", "quit", "Quit (sweeps keep running)", show=False),
+        Binding("ctrl+q", "quit", "Quit (sweeps keep running)", priority=True, show=False),
     ]
 
     def __init__(self, *, store: str | Path | None = None, recipes: str | Path | None = None,
                  config: str | Path | None = None, launcher: Launcher | None = None, probe=None,
                  clock=time.time, start_mode: str | None = None, poll_interval: float = 0.5,
-                 device_interval: float = 2.0, allow_open: bool = True, discover: bool = True):
+                 device_interval: float = 2.0, allow_open: bool = True, discover: bool = True,
+                 process_probe=None):
         super().__init__()
         self.recipes_dir = Path(recipes) if recipes else default_recipes_dir()
         self.initial_config = Path(config) if config else None
@@ -59,24 +71,23 @@ class TffnoiseApp(App):
         if probe is None:
             from tffnoise_tui.devices import probe
         self.probe = probe
+        if process_probe is None:
+            from tffnoise_tui.devices import ProcessProbe
+
+            process_probe = ProcessProbe()
+        self.process_probe = process_probe  # pid -> ProcStat | None: the runner's own CPU and memory
         self.clock = clock
         self.poll_interval = poll_interval
         self.device_interval = device_interval
         self.allow_open = allow_open
         self._discover = discover
         self._start_mode = start_mode
-        self.first_paint: float | None = None  # perf_counter() when the first screen was laid out
+        self.first_frame: float | None = None  # perf_counter() when the first frame reached the terminal
+        self.first_paint: float | None = None  # perf_counter() after the first screen's refresh (all mounted)
 
     def on_mount(self) -> None:
-        from tffnoise_tui.screens.configure import ConfigureScreen
-        from tffnoise_tui.screens.devices import DevicesScreen
-        from tffnoise_tui.screens.monitor import MonitorScreen
-        from tffnoise_tui.screens.results import ResultsScreen
-
-        self.add_mode("configure", ConfigureScreen)
-        self.add_mode("monitor", MonitorScreen)
-        self.add_mode("results", ResultsScreen)
-        self.add_mode("devices", DevicesScreen)
+        for name in MODES:  # each screen's module (plotext, DataTables, statistics) is imported when first shown
+            self.add_mode(name, functools.partial(_screen, name))
         mode = self._start_mode
         if not self._store_pinned:
             # the store of the recipe the configure screen opens, also when the app starts on another screen
@@ -96,6 +107,12 @@ class TffnoiseApp(App):
 
     def _first_paint(self) -> None:
         self.first_paint = time.perf_counter()
+
+    def _display(self, screen, renderable) -> None:
+        """Textual writing a frame (its private hook, pinned Textual 8): the first one is the cold start's end."""
+        super()._display(screen, renderable)
+        if self.first_frame is None and renderable is not None:
+            self.first_frame = time.perf_counter()
 
     def _poll_launcher(self) -> None:
         if self.launcher.poll():
@@ -146,15 +163,13 @@ class TffnoiseApp(App):
         new store's newest launch log) and its reader are chosen again."""
         from textual.app import UnknownModeError
 
-        from tffnoise_tui.screens.monitor import MonitorScreen
-
         if self.current_mode == "monitor":
             return
         try:
             self.remove_mode("monitor")
         except UnknownModeError:
             return  # not mounted yet: on_mount adds it
-        self.add_mode("monitor", MonitorScreen)
+        self.add_mode("monitor", functools.partial(_screen, "monitor"))
 
     def display_path(self, path) -> str:
         """A path relative to the working directory when it is under it (shorter titles at 80 columns)."""
@@ -174,6 +189,28 @@ class TffnoiseApp(App):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def action_pick_store(self) -> None:
+        from tffnoise_tui.screens.store_picker import StorePicker
+
+        if isinstance(self.screen, StorePicker):
+            return
+        known = [self.store_root, *(j.out for j in self.launcher.jobs)]
+        self.push_screen(StorePicker(candidate_stores(Path.cwd(), known), self.store_root, self.display_path),
+                         callback=self.open_store)
+
+    def open_store(self, root: Path | None) -> None:
+        """Show another run store on every screen (it stays until another is opened: a recipe's `out` no
+        longer moves it)."""
+        if root is None:
+            return
+        self.store_root, self._store_pinned = Path(root).resolve(), True
+        self.notify(f"store: {self.display_path(self.store_root)}")
+        screen = self.screen
+        for name in ("reload", "refresh_now"):
+            if hasattr(screen, name):
+                getattr(screen, name)()
+                break
 
     def on_launch_requested(self, msg: LaunchRequested) -> None:
         busy = self.launcher.current is not None

@@ -94,3 +94,63 @@ def probe() -> DeviceReport:
     except Exception:
         pass
     return rep
+
+
+@dataclass
+class ProcStat:
+    """The runner process and its children (TFF's worker_binary) together."""
+
+    pid: int
+    cpu_percent: float  # of one core (psutil's convention: 200 = two cores busy)
+    rss_mb: float
+    processes: int
+
+
+class ProcessProbe:
+    """CPU and memory of one process tree by psutil. psutil measures CPU between two calls, so the
+    `Process` objects are kept from one probe to the next (the first probe of a pid reads 0 %)."""
+
+    def __init__(self, psutil_module=None):
+        self._psutil = psutil_module
+        self._procs: dict[int, object] = {}
+
+    def _lib(self):
+        if self._psutil is None:
+            import psutil
+
+            self._psutil = psutil
+        return self._psutil
+
+    def _proc(self, pid: int):
+        if pid not in self._procs:
+            self._procs[pid] = self._lib().Process(pid)
+        return self._procs[pid]
+
+    def __call__(self, pid: int | None) -> ProcStat | None:
+        """None when there is no pid, the process is gone or psutil may not read it."""
+        if not pid:
+            return None
+        try:
+            lib = self._lib()
+            root = self._proc(int(pid))
+            tree = [root]
+            try:
+                tree += list(root.children(recursive=True))
+            except Exception:
+                pass
+            cpu = rss = 0.0
+            alive = 0
+            for p in tree:
+                p = self._proc(p.pid) if p is not root else p  # the kept object: its CPU baseline
+                try:
+                    cpu += p.cpu_percent(interval=None)
+                    rss += p.memory_info().rss / 2**20
+                    alive += 1
+                except (lib.NoSuchProcess, lib.AccessDenied, lib.ZombieProcess):
+                    self._procs.pop(p.pid, None)
+            if not alive:
+                return None
+            return ProcStat(int(pid), cpu, rss, alive)
+        except Exception:  # no psutil, no such process, no permission
+            self._procs.pop(int(pid), None)
+            return None

@@ -20,8 +20,8 @@ METHOD = {"round_start": "on_round_start", "step_params": "on_step_params", "gra
 
 
 def test_metadata_imports_without_tensorflow():
-    code = ("import sys, tffnoise.noise.registry, tffnoise.config, tffnoise.noise.doc_table, tffnoise.runner.labels, "
-            "tffnoise.reports.groups, tffnoise_tui.widgets.config_form; "
+    code = ("import sys, tffnoise.noise.registry, tffnoise.config, tffnoise.noise.doc_table, tffnoise.records.labels, "
+            "tffnoise.records.groups, tffnoise_tui.widgets.config_form; "
             "tffnoise.config.config_from_dict({'noise': {'label': {}, 'hidden': {}}}); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'tensorflow_federated')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)

@@ -12,8 +12,8 @@ from tffnoise.errors import ConfigError
 from tffnoise.noise import distributions, registry, rng
 from tffnoise.noise.base import Mechanism
 from tffnoise.noise.registry import MechanismInfo
-from tffnoise.reports.groups import Grouping
-from tffnoise.runner.labels import index_row, noise_label, swept_mechanism
+from tffnoise.records.groups import Grouping
+from tffnoise.records.labels import index_row, noise_label, swept_mechanism
 from tffnoise.runner.sweep import plan
 
 TOY_STREAM = 101

@@ -135,6 +135,16 @@ def make_app(store: Path, **kw):
     return TffnoiseApp(store=store, **kw)
 
 
+async def settle(pilot):
+    """Wait until the screen is whole: the Configure form's later sections, Results' statistics."""
+    form = pilot.app.screen.query("#form")
+    while form and not form.first().ready:
+        await pilot.pause(0.02)
+    while not getattr(pilot.app.screen, "stats_ready", True):
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
 def held_sweep_app(tmp_path, *, size=(80, 24)):
     """A store with a run `running` under this process, a held fake sweep on it and an app on the Monitor
     whose clock the test moves: returns (store root, clock cell, launcher, app)."""

@@ -42,6 +42,8 @@ async def test_replayed_quickstart(tmp_path):
         assert "done" in sweep and "runs 6/6" in sweep
         assert any("sweep finished" in line and "done 6" in line for line in log.lines)
         table = screen.query_one("#runs", RunTable)
+        assert table.row_count == 0  # this sweep's runs (not in this store): the store's older runs are hidden
+        await pilot.press("a")  # ... until `a` shows all
         assert table.row_count == 10
         # the diverged run of the store: red banner naming its round, row says DIVERGED r7
         assert "DIVERGED" in _text(screen.query_one("#diverged"))

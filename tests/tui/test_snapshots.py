@@ -7,7 +7,7 @@ import pytest
 
 from tffnoise_tui.launcher import Job
 
-from .conftest import FIXTURES, FakeLauncher, build_store, make_app
+from .conftest import FIXTURES, FakeLauncher, build_store, make_app, settle
 
 pytestmark = pytest.mark.timeout(90)
 SIZE = (80, 24)
@@ -23,13 +23,7 @@ def here(tmp_path, monkeypatch):
     return tmp_path
 
 
-async def _settle(pilot):
-    form = pilot.app.screen.query("#form")
-    while form and not form.first().ready:
-        await pilot.pause(0.02)
-    while not getattr(pilot.app.screen, "stats_ready", True):
-        await pilot.pause(0.02)
-    await pilot.pause()
+_settle = settle
 
 
 def test_configure_snapshot(here, snap_compare):
@@ -87,6 +81,21 @@ def test_help_snapshot(here, snap_compare):
 
     async def before(pilot):
         await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+@pytest.mark.parametrize("keys,tab", [(("down", "down", "down"), "tab-curves"),  # σ=0.5: repeats, mean, band
+                                      (("f6",), None)], ids=["curves", "store-picker"])
+def test_results_after_keys_snapshot(here, snap_compare, keys, tab):
+    app = make_app(here / "store", start_mode="results")
+
+    async def before(pilot):
+        await _settle(pilot)
+        await pilot.press(*keys)
+        if tab:
+            app.screen.query_one("#tabs").active = tab
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=before)

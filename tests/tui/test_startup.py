@@ -23,7 +23,7 @@ async def main():
     app = TffnoiseApp(store={store!r}, recipes={recipes!r}, discover=False, allow_open=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        first = app.first_paint - t0
+        first = app.first_frame - t0
         for key in ("f3", "f4", "f5", "question_mark", "escape", "f2"):   # every screen, results' statistics too
             await pilot.press(key)
             await pilot.pause()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -19,51 +20,95 @@ pytestmark = [pytest.mark.timeout(90),
 ROOT = Path(__file__).parents[2]
 
 
-def test_tui_in_tmux(tmp_path):
-    store = tmp_path / "store"
-    build_store(store)
-    sock = f"tffnoise-tui-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    tmux = ["tmux", "-L", sock, "-f", "/dev/null"]
-    script = Path(sys.executable).parent / "tffnoise-tui"   # the installed console script when present
-    entry = [str(script)] if script.exists() else [sys.executable, "-m", "tffnoise_tui.app"]
-    cmd = " ".join(shlex.quote(a) for a in [*entry, "--out", str(store), "--recipes", str(FIXTURES / "recipes")])
-    subprocess.run(tmux + ["new-session", "-d", "-s", "t", "-x", "80", "-y", "24", "-c", str(ROOT),
-                           f"env TERM=xterm-256color {cmd}; sleep 30"], check=True)
+class Tmux:
+    """One tmux server of its own running a command in an 80x24 pane; keys in, screen text out."""
 
-    def screen() -> str:
-        return subprocess.run(tmux + ["capture-pane", "-p", "-t", "t"], capture_output=True, text=True).stdout
+    def __init__(self, command: list[str]):
+        self.base = ["tmux", "-L", f"tffnoise-tui-test-{os.getpid()}-{uuid.uuid4().hex[:6]}", "-f", "/dev/null"]
+        cmd = " ".join(shlex.quote(a) for a in command)
+        subprocess.run(self.base + ["new-session", "-d", "-s", "t", "-x", "80", "-y", "24", "-c", str(ROOT),
+                                    f"env TERM=xterm-256color {cmd}; sleep 30"], check=True)
 
-    def wait_for(*texts: str, timeout: float = 30.0) -> str:
+    def screen(self) -> str:
+        return subprocess.run(self.base + ["capture-pane", "-p", "-t", "t"], capture_output=True, text=True).stdout
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(self.base + ["send-keys", "-t", "t", *keys], check=True)
+
+    def wait_for(self, *texts: str, timeout: float = 30.0) -> str:
         """The screen once every text is on it (the header can be painted a frame after the body)."""
         end = time.time() + timeout
         while time.time() < end:
-            s = screen()
+            s = self.screen()
             if all(t in s for t in texts):
                 return s
             time.sleep(0.2)
-        raise AssertionError(f"{texts!r} not on screen:\n{screen()}")
+        raise AssertionError(f"{texts!r} not on screen:\n{self.screen()}")
 
+    def command(self) -> str:
+        return subprocess.run(self.base + ["list-panes", "-t", "t", "-F", "#{pane_current_command}"],
+                              capture_output=True, text=True).stdout.strip()
+
+    def quit_and_check(self) -> None:
+        self.keys("q")
+        end = time.time() + 10
+        while time.time() < end and self.command() != "sleep":  # exited: the pane runs the trailing sleep
+            time.sleep(0.2)
+        assert self.command() == "sleep"
+
+    def close(self) -> None:
+        subprocess.run(self.base + ["kill-server"], capture_output=True)
+
+
+def _entry() -> list[str]:
+    script = Path(sys.executable).parent / "tffnoise-tui"   # the installed console script when present
+    return [str(script)] if script.exists() else [sys.executable, "-m", "tffnoise_tui.app"]
+
+
+def test_tui_in_tmux(tmp_path):
+    store = tmp_path / "store"
+    build_store(store)
+    t = Tmux([*_entry(), "--out", str(store), "--recipes", str(FIXTURES / "recipes")])
     try:
-        s = wait_for("ctrl+s save", "Configure", "quick.toml")  # the configure screen validated the recipe
+        s = t.wait_for("ctrl+s save", "Configure", "quick.toml")  # the configure screen validated the recipe
         assert "Configure" in s and "quick.toml" in s
         assert len(s.splitlines()) <= 24 and max(len(line) for line in s.splitlines()) <= 80
-        subprocess.run(tmux + ["send-keys", "-t", "t", "?"], check=True)
-        wait_for("tffnoise-tui keys")
-        subprocess.run(tmux + ["send-keys", "-t", "t", "Escape"], check=True)
+        t.keys("?")
+        t.wait_for("tffnoise-tui keys")
+        t.keys("Escape")
         time.sleep(0.5)
-        subprocess.run(tmux + ["send-keys", "-t", "t", "F4"], check=True)
-        s = wait_for("PoS/PoA/SNR")
+        t.keys("F4")
+        s = t.wait_for("PoS/PoA/SNR")
         assert "divergedr" in s or "r000aaaa" in s
-        subprocess.run(tmux + ["send-keys", "-t", "t", "F5"], check=True)
-        wait_for("no NVIDIA GPU (NVML:")
-        subprocess.run(tmux + ["send-keys", "-t", "t", "q"], check=True)
-        end = time.time() + 10
-        while time.time() < end:  # the TUI exited: the pane now runs the trailing `sleep`
-            cur = subprocess.run(tmux + ["list-panes", "-t", "t", "-F", "#{pane_current_command}"],
-                                 capture_output=True, text=True).stdout.strip()
-            if cur == "sleep":
-                break
-            time.sleep(0.2)
-        assert cur == "sleep"
+        t.keys("F5")
+        t.wait_for("no NVIDIA GPU (NVML:")
+        t.quit_and_check()
     finally:
-        subprocess.run(tmux + ["kill-server"], capture_output=True)
+        t.close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_launch_monitor_finish_in_tmux(tmp_path):
+    """The whole loop in a real terminal: launch the quick start (tiny) with ctrl+r, the Monitor follows it
+    to the end, and the log pane shows the runner's last line."""
+    text = (ROOT / "recipes" / "quickstart.toml").read_text()
+    for pattern, value in ((r"^repeats = \d+$", "repeats = 1"), (r"^examples_per_client = \d+$",
+                           "examples_per_client = 20"), (r"^rounds = \d+$", "rounds = 2"),
+                           (r'^out = ".*"$', f'out = "{tmp_path / "qs"}"')):
+        text, n = re.subn(pattern, value, text, count=1, flags=re.M)
+        assert n == 1, pattern
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "tiny.toml").write_text(text)
+    t = Tmux([*_entry(), str(tmp_path / "recipes" / "tiny.toml"), "--recipes", str(tmp_path / "recipes")])
+    try:
+        t.wait_for("Configure", "tiny.toml", "Launch")
+        t.keys("C-r")
+        t.wait_for("Monitor")
+        s = t.wait_for("sweep finished", timeout=200)
+        assert "done" in s and "runs 2/2" in s and "100%" in s, s
+        last = [line for line in s.splitlines() if "sweep finished" in line]
+        assert last and "failed 0" in last[0], s
+        t.quit_and_check()
+    finally:
+        t.close()

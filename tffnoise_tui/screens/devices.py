@@ -28,6 +28,7 @@ class DevicesScreen(Screen):
         yield DataTable(id="gpus", cursor_type="none")
         yield Static("", id="tf-devices")
         yield Static("", id="host")
+        yield Static("", id="runner")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -84,3 +85,22 @@ class DevicesScreen(Screen):
             host.append(f"  RAM  {meter(rep.ram_used_mb / rep.ram_total_mb)}  "
                         f"{rep.ram_used_mb / 1024:.1f}/{rep.ram_total_mb / 1024:.1f} GiB")
         self.query_one("#host", Static).update("\n".join(host))
+        self.query_one("#runner", Static).update(self._runner_text(rep))
+
+    def _runner_text(self, rep) -> str:
+        """The runner's own process tree (the sweep launched or attached here) beside the host's totals."""
+        job = self.app.launcher.current
+        if job is None or not job.pid:
+            return "[b]Runner[/]  [dim]no sweep running from this TUI (it launches or attaches one)[/]"
+        st = self.app.process_probe(job.pid)
+        if st is None:
+            return f"[b]Runner[/]  pid {job.pid}: [yellow]not readable (gone, or another user's)[/]"
+        cores = rep.cpu_count or 1
+        lines = [f"[b]Runner[/]  pid {st.pid}, {st.processes} process(es) · {escape(job.name)}",
+                 f"  CPU  {meter(st.cpu_percent / 100 / cores)}  {st.cpu_percent:.0f}% of one core"]
+        ram = f"{st.rss_mb / 1024:.2f} GiB"
+        if rep.ram_total_mb:
+            lines.append(f"  RAM  {meter(st.rss_mb / rep.ram_total_mb)}  {ram} resident")
+        else:
+            lines.append(f"  RAM  {ram} resident")
+        return "\n".join(lines)

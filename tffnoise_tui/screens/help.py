@@ -1,4 +1,5 @@
-"""The `?` help panel: every key, per screen."""
+"""The `?` help panel: one table of keys per screen, generated from the screens' own bindings (so it can
+never list a key that does not exist, nor miss one)."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -7,29 +8,52 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-HELP = """\
-# tffnoise-tui keys
+NOTE = ("Letters act when no text field has focus (`esc` leaves a field). Sweeps keep running when the TUI "
+        "quits. Configure: values are TOML (`[64, 32]`, `0.5`, `\"text\"`). Results filter terms: "
+        "`noise.weights.level=0.5` `training.protocol=fedavg` `status=done` `test_accuracy>0.9`, "
+        "free words match setting labels.")
 
-**Anywhere** · `F2`/`c` Configure · `F3`/`m` Monitor · `F4`/`r` Results · `F5`/`d` Devices ·
-`?`/`F1` this help · `q`/`ctrl+q` quit (sweeps keep running) · letters act when no text field has focus
-(`esc` leaves a field)
 
-**Configure** · `↑↓ enter` pick a recipe · `tab` next field · `ctrl+o` open a TOML path ·
-`ctrl+s` save (atomic) · `ctrl+r` launch (queued, one at a time) · `ctrl+t`/`esc` recipe list.
-Values are TOML (`[64, 32]`, `0.5`, `"text"`); the grid is an inline table
-`{ "noise.weights.level" = [0.0, 0.5] }`. Errors show under the field, worded as by the CLI.
-Noise: `add mechanism` + `add`, `remove` on a mechanism.
+def screens() -> list[tuple[str, type]]:
+    from tffnoise_tui.app import TffnoiseApp
+    from tffnoise_tui.screens.configure import ConfigureScreen
+    from tffnoise_tui.screens.devices import DevicesScreen
+    from tffnoise_tui.screens.monitor import MonitorScreen
+    from tffnoise_tui.screens.results import ResultsScreen
+    from tffnoise_tui.screens.store_picker import StorePicker
 
-**Monitor** · `↑↓` pick a run (curves: loss left, accuracy right) · `x` `x` cancel (press twice; SIGTERM to
-the process group) · `R` relaunch = resume · `g` refresh. Red = diverged, with the round.
+    return [("Anywhere", TffnoiseApp), ("Configure", ConfigureScreen), ("Monitor", MonitorScreen),
+            ("Results", ResultsScreen), ("Devices", DevicesScreen), ("Store picker (F6)", StorePicker)]
 
-**Results** · `/` filter · `esc` clear · `s` next sort column · `S` reverse · click a header to sort ·
-`←→` switch tabs (runs, box plots, PoS/PoA/SNR, DP) · `o` open the report PNG · `g` reload
 
-**Devices** · GPUs by NVML, TensorFlow's devices from the newest run, CPU/RAM · `g` refresh
+_NAMES = {"question_mark": "?", "slash": "/", "escape": "esc", "space": "space"}
 
-`↑↓` scroll · `esc` or `?` closes this panel.
-"""
+
+def key_name(b: Binding) -> str:
+    """`ctrl+s`, `?`, `F2`: as the keys are written on a keyboard (the same in the panel and in docs/tui.md)."""
+    key = _NAMES.get(b.key, b.key)
+    return key.upper() if len(key) in (2, 3) and key[0] == "f" and key[1:].isdigit() else key
+
+
+def key_rows(bindings, display=key_name) -> list[tuple[str, str]]:
+    """(keys, description) per action: keys bound to the same action and description share a row."""
+    rows: dict[tuple[str, str], list[str]] = {}
+    for b in bindings:
+        b = b if isinstance(b, Binding) else Binding(*b)
+        for key in b.key.split(","):
+            one = Binding(key.strip(), b.action, b.description)
+            what = (b.description or b.action) + (f": {b.tooltip}" if b.tooltip else "")
+            rows.setdefault((b.action, what), []).append(display(one))
+    return [(" / ".join(dict.fromkeys(keys)), desc) for (_, desc), keys in rows.items()]
+
+
+def help_markdown(display=key_name, level: str = "##") -> str:
+    out = [f"{level[:-1] or '#'} tffnoise-tui keys", "", NOTE, ""] if level == "##" else []
+    for title, cls in screens():
+        out += [f"{level} {title}", "", "| key | does |", "| --- | --- |"]
+        out += [f"| `{k}` | {d} |" for k, d in key_rows(cls.BINDINGS, display)]
+        out.append("")
+    return "\n".join(out)
 
 
 class HelpScreen(ModalScreen):
@@ -38,10 +62,14 @@ class HelpScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
-            yield Markdown(HELP, id="help-text")
+            yield Markdown(help_markdown(), id="help-text")
 
     def on_mount(self) -> None:
         self.query_one("#help-box").focus()  # ↑↓ / page keys scroll
 
     def action_dismiss(self) -> None:
         self.dismiss()
+
+
+if __name__ == "__main__":  # the keys tables of docs/tui.md: python -m tffnoise_tui.screens.help
+    print(help_markdown(level="###"))

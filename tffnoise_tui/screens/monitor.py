@@ -31,12 +31,16 @@ class SweepState:
         self.diverged: dict[str, int | None] = {}
         self.failed: dict[str, str] = {}
         self.finished_status: dict | None = None
+        self.run_ids: set[str] = set()  # the runs this sweep has started (named by its events)
 
     def apply(self, ev: dict) -> None:
         kind = ev.get("event")
+        self.run_ids.update(ev.get("runs") if isinstance(ev.get("runs"), list) else [])
+        if ev.get("run_id"):
+            self.run_ids.add(ev["run_id"])
         if kind == "sweep_started":
             self.total, self.finished = ev.get("runs"), ev.get("finished", 0) or 0
-            self.finished_status = None
+            self.finished_status, self.run_ids = None, set()
         elif kind == "cell_started":
             self.synthetic = self.synthetic or bool(ev.get("synthetic"))
             self.dataset = ev.get("dataset") or self.dataset
@@ -55,6 +59,25 @@ class SweepState:
             self.synthetic = self.synthetic or bool(ev.get("synthetic"))
 
 
+def this_sweep(rows: list[dict], st: SweepState) -> list[dict]:
+    """The rows of the sweep the log describes: the runs its events named, and any run `running` (a store has
+    one writer at a time, its lock), remembered when they stop. All rows when no sweep started in the log."""
+    if st.total is None:
+        return rows
+    st.run_ids.update(r["run_id"] for r in rows if r.get("status") == "running")  # still its own once stopped
+    return [r for r in rows if r["run_id"] in st.run_ids]
+
+
+def sweep_fraction(rows: list[dict], st: SweepState) -> float:
+    """Done share of the sweep the log describes: its finished runs (those finished before it started too)
+    plus the rounds of its running ones, over its size; older sweeps' rows do not count."""
+    if not st.total:
+        return sweep_progress(rows)
+    running = sum(min(1.0, (r.get("round") or 0) / r["rounds"]) for r in rows
+                  if r.get("status") == "running" and r.get("rounds"))
+    return min(1.0, (min(st.finished, st.total) + running) / st.total)
+
+
 def bar(frac: float, width: int = 14) -> str:
     n = max(0, min(width, round(frac * width)))
     return "█" * n + "░" * (width - n)
@@ -62,8 +85,9 @@ def bar(frac: float, width: int = 14) -> str:
 
 class MonitorScreen(Screen):
     BINDINGS = [
-        Binding("x", "cancel", "Cancel sweep"),
-        Binding("R", "resume", "Relaunch/resume"),
+        Binding("x", "cancel", "Cancel sweep", tooltip="press twice; SIGTERM to its process group"),
+        Binding("R", "resume", "Relaunch/resume", tooltip="finished runs are kept, the rest resume from checkpoints"),
+        Binding("a", "toggle_all", "All runs", tooltip="this sweep's runs (default) or every run of the store"),
         Binding("g", "refresh", "Refresh", show=False),
     ]
 
@@ -75,6 +99,9 @@ class MonitorScreen(Screen):
         self.sweep_eta = SweepEta()
         self.reader: StoreReader | None = None
         self.rows: list[dict] = []
+        self.all_rows: list[dict] = []
+        self.show_all = False
+        self._root: Path | None = None
         self._cancel_armed = 0.0
 
     def compose(self) -> ComposeResult:
@@ -104,8 +131,12 @@ class MonitorScreen(Screen):
         launcher = self.app.launcher
         launcher.poll()
         job = launcher.latest()
-        root = Path(job.out) if job is not None else self.app.store_root
-        if job is not self.job or (job is None and self.tail is None):
+        store = Path(self.app.store_root).resolve()
+        if job is not None and Path(job.out).resolve() != store:
+            job = None  # another store was opened (F6): show it, not the sweep elsewhere
+        root = Path(job.out) if job is not None else store
+        if job is not self.job or (job is None and (self.tail is None or self._root != root)):
+            self._root = root
             self.job = job
             log = job.log if job else None
             if job is None:  # nothing launched from here: show the store's newest launch log
@@ -132,11 +163,12 @@ class MonitorScreen(Screen):
                 self.state.apply(ev)
             if self.tail.added:  # counted per read: the tail's buffer is capped, the log is not
                 log.write_lines(self.tail.added)
-        self.rows = self.reader.rows() if self.reader else []
+        self.all_rows = self.reader.rows() if self.reader else []
         if self.job is not None and self.job.state in STOPPED and Path(self.job.out).resolve() == self.reader.root.resolve():
-            for r in self.rows:  # the store's one writer was stopped: what it was running is interrupted now,
-                if r.get("status") == "running":  # before its process is gone and the store says so too
+            for r in self.all_rows:  # the store's one writer was stopped: what it was running is interrupted
+                if r.get("status") == "running":  # now, before its process is gone and the store says so too
                     r["status"] = "interrupted"
+        self.rows = self.all_rows if self.show_all else this_sweep(self.all_rows, self.state)
         self._render_header()
         table = self.query_one("#runs", RunTable)
         table.set_rows(self.rows, self.reader.eta if self.reader else (lambda r: None))
@@ -145,13 +177,15 @@ class MonitorScreen(Screen):
     def _render_header(self) -> None:
         job, st, rows = self.job, self.state, self.rows
         root = self.reader.root if self.reader else self.app.store_root
-        self.query_one("#title", Static).update(f"Monitor  {escape(self.app.display_path(root))}")
+        scope = ("all runs" if self.show_all or st.total is None else "this sweep") + (
+            f" ({len(rows)} of {len(self.all_rows)}, a toggles)" if st.total is not None else "")
+        self.query_one("#title", Static).update(f"Monitor  {escape(self.app.display_path(root))}  · {scope}")
         counts = status_counts(rows)
         finished = sum(counts.get(k, 0) for k in ("done", "diverged", "failed"))
         total = len(rows)
         if st.total is not None:
             total, finished = st.total, min(st.total, max(st.finished, 0))
-        frac = sweep_progress(rows) if rows else (finished / total if total else 0.0)
+        frac = sweep_fraction(this_sweep(self.all_rows, st), st)
         state = job.state if job else ("running" if counts.get("running") else
                                        "interrupted" if counts.get("interrupted") else "idle")
         eta = None
@@ -205,6 +239,10 @@ class MonitorScreen(Screen):
         self._render_curves()
 
     # --- actions ----------------------------------------------------------------------------------
+    def action_toggle_all(self) -> None:
+        self.show_all = not self.show_all
+        self.refresh_now()
+
     def action_refresh(self) -> None:
         self.refresh_now()
 

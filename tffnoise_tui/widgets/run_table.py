@@ -34,11 +34,23 @@ def label_of(row: dict) -> str:
     mech = row.get("mechanism") or "none"
     lvl = row.get("level")
     if mech == "none" or not lvl:
-        return "clean" if mech == "none" else f"{mech} σ=0"
+        return "clean"  # every mechanism off (level 0 is off): the report's and the figures' name too
     return f"{mech}/{row.get('distribution') or ''} σ={float(lvl):g}"
 
 
-class RunTable(DataTable):
+class KeyedTable(DataTable):
+    """A table whose rows are keyed by run id."""
+
+    def selected_id(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+        except Exception:
+            return None
+
+
+class RunTable(KeyedTable):
     """Monitor view: id, setting, repeat, status, round, ETA, accuracy."""
 
     COLUMNS = ("run", "setting", "rep", "status", "round", "ETA", "acc")
@@ -69,11 +81,3 @@ class RunTable(DataTable):
         e = fmt_eta(eta(r)) if r.get("status") == "running" else ""
         return (r["run_id"][:8], label_of(r), str(r.get("repeat", "")), status_text(r), rnd, e,
                 fmt(r.get("test_accuracy")))
-
-    def selected_id(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
-        except Exception:
-            return None
