@@ -90,3 +90,23 @@ def test_cells_sharing_a_program_train_at_their_own_values():
     for k in fresh:
         np.testing.assert_array_equal(after[k], fresh[k], err_msg=k)
     assert not np.allclose(first["params_0"], fresh["params_0"], atol=1e-4)
+
+
+def test_a_plugin_models_own_noise_level_is_a_runtime_input_not_structure():
+    """A plug-in's AdditiveNoise layers (no [noise.hidden] table) give their stream's runtime level; the
+    plan is the same at any level; two levels in one stream are refused on the stacked engine."""
+    import tensorflow as tf
+
+    from tffnoise.algorithms.plan import layer_levels, stack_plan
+    from tffnoise.errors import UserError
+    from tffnoise.noise.layers import AdditiveNoise
+
+    def build(a, b):
+        return tf.keras.Sequential([tf.keras.Input((4,)), AdditiveNoise("gaussian", a, seed=1, stream="hidden"),
+                                    tf.keras.layers.Dense(3), AdditiveNoise("gaussian", b, seed=2, stream="hidden"),
+                                    tf.keras.layers.Dense(2, activation="softmax")])
+
+    assert stack_plan(build(0.2, 0.2)) == stack_plan(build(0.7, 0.7))
+    assert layer_levels(build(0.2, 0.2)) == {"hidden": 0.2}
+    with pytest.raises(UserError, match="one level per noise stream"):
+        stack_plan(build(0.2, 0.3))

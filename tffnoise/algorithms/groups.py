@@ -5,11 +5,15 @@ from __future__ import annotations
 import math
 import os
 import weakref
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
 from tffnoise.algorithms.round_program import compiled_round
+
+if TYPE_CHECKING:
+    from tffnoise.algorithms.stacked import StackedEngine
 
 
 def thread_groups(R: int, requested: int = 0) -> tuple[int, int]:

@@ -54,7 +54,7 @@ def stack_plan(model) -> tuple:
 
     from tffnoise.noise.layers import AdditiveNoise, SeededDropout
 
-    plan, w = [], 0
+    plan, w, levels = [], 0, {}
     for layer in model.layers:
         if isinstance(layer, tf.keras.layers.InputLayer):
             continue
@@ -70,6 +70,9 @@ def stack_plan(model) -> tuple:
             w += 2 if layer.use_bias else 1
         elif isinstance(layer, AdditiveNoise):
             plan.append(Noise(layer.distribution, layer.seed, layer.stream))
+            if levels.setdefault(layer.stream, layer.level) != layer.level:
+                raise UserError(f"engine: 'stacked' runs one level per noise stream; model {model.name!r} has "
+                                f"{layer.stream} noise layers at levels {levels[layer.stream]} and {layer.level}: set engine = \"tff\"")
         elif isinstance(layer, SeededDropout):
             plan.append(Dropout(layer.rate, layer.seed))
         else:
@@ -101,14 +104,8 @@ def noise_streams(plan) -> frozenset:
 
 def layer_levels(model) -> dict:
     """stream -> level of the model's noise layers: the runtime level of a stream no mechanism sets (a
-    plug-in model's own AdditiveNoise layers). One level per stream: the plan's noise ops are keyed by
-    stream, so a plug-in with two levels in one stream runs on the TFF engine."""
+    plug-in model's own AdditiveNoise layers). One level per stream (`stack_plan` refuses two), since
+    the plan's noise ops take their level by stream."""
     from tffnoise.noise.layers import AdditiveNoise
 
-    out: dict = {}
-    for layer in model.layers:
-        if isinstance(layer, AdditiveNoise):
-            if out.setdefault(layer.stream, layer.level) != layer.level:
-                raise UserError(f"engine: 'stacked' runs one level per noise stream; model {model.name!r} has "
-                                f"{layer.stream} noise layers at levels {out[layer.stream]} and {layer.level}: set engine = \"tff\"")
-    return out
+    return {layer.stream: layer.level for layer in model.layers if isinstance(layer, AdditiveNoise)}

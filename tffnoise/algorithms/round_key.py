@@ -12,6 +12,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from tffnoise.algorithms.plan import noise_streams
+
 # Inputs of every compiled round, never part of its structure (the noise levels are keyed by
 # mechanism name and noise-layer stream).
 RUNTIME = ("lr", "server_lr", "server_momentum", "levels")
@@ -73,8 +75,6 @@ def dp_key(dp_sgd=None, dp_fedavg=None) -> DpKey | None:
 
 
 def round_key(p, plan, R: int, dp_sgd=None, dp_fedavg=None) -> RoundKey:
-    from tffnoise.algorithms.plan import noise_streams
-
     names = tuple(m.name for m in p.mechanisms)
     streams = tuple(sorted(set(names) | noise_streams(plan)))
     return RoundKey(plan=tuple(plan), protocol=p.cfg.training.protocol, steps=p.steps_per_round,
