@@ -23,6 +23,19 @@ def _batch(eng):
     return tf.gather(eng.x, idx, batch_dims=1), tf.gather(eng.y, idx, batch_dims=1)
 
 
+def _private_gradients(eng, params, x, y, g=1):
+    """DP-SGD's gradients of step g as the stacked round computes them (the adapter's microbatch
+    gradients through DpSgd.noised), at the engine's own levels."""
+    from tffnoise.algorithms.model_adapters import StackedLearners
+
+    g = tf.constant(g, tf.int64)
+    sk = keylib.step_keys(eng.keys, g)
+    levels = {k: v for k, v in eng._hyper()["levels"].items()}
+    learners = StackedLearners(eng.plan, eng.p.loss_kind, len(params))
+    per_mb = learners.microbatch_grads(params, x, y, sk, eng.dp_sgd.mb, levels)
+    return eng.dp_sgd.noised(per_mb, params, eng.keys, g)
+
+
 @pytest.mark.parametrize("microbatches", [8, 4])
 def test_clipping_matches_tensorflow_privacy(microbatches):
     from tensorflow_privacy import DPKerasSGDOptimizer
@@ -31,8 +44,7 @@ def test_clipping_matches_tensorflow_privacy(microbatches):
                    f"privacy.microbatches={microbatches}"])
     x, y = _batch(eng)
     params = eng.params
-    sk = keylib.step_keys(eng.keys, tf.constant(1, tf.int64))
-    ours = eng.dp_sgd.private_gradients(eng.plan, params, x, y, sk, tf.constant(1, tf.int64), eng.keys)
+    ours = _private_gradients(eng, params, x, y)
 
     model = eng.p.model_fn(0)
     model.set_weights([w.numpy()[0] for w in params])
@@ -49,9 +61,7 @@ def test_noise_scale_is_z_times_clip_over_microbatches():
     eng = _engine(["privacy.mode=dp-sgd", "privacy.noise_multiplier=2.0", "privacy.l2_norm_clip=1e-6",
                    "privacy.microbatches=4", "model.hidden=[200]"])
     x, y = _batch(eng)
-    params = eng.params
-    sk = keylib.step_keys(eng.keys, tf.constant(1, tf.int64))
-    g = eng.dp_sgd.private_gradients(eng.plan, params, x, y, sk, tf.constant(1, tf.int64), eng.keys)[0].numpy().ravel()
+    g = _private_gradients(eng, eng.params, x, y)[0].numpy().ravel()
     expected = 2.0 * 1e-6 / 4
     assert abs(g.std() / expected - 1) < 0.05 and abs(g.mean()) < 4 * expected / np.sqrt(g.size)
 
@@ -92,13 +102,13 @@ def _run(extra, rounds=2):
 def test_dp_sgd_cells_train_at_their_own_input_level():
     """Issue 17 item 2: cells that share one compiled round (levels are runtime inputs) each train at
     their own input-noise level: level 0.9 after 0.3 equals a fresh engine's 0.9, and differs from 0.3."""
-    from tffnoise.algorithms import stacked
+    from tffnoise.algorithms import round_program
 
     dp = ["privacy.mode=dp-sgd", "privacy.noise_multiplier=0.5", "privacy.l2_norm_clip=0.5",
           'noise.input.distribution="gaussian"']
     low = _run(dp + ["noise.input.level=0.3"])
     high_after_low = _run(dp + ["noise.input.level=0.9"])
-    stacked._COMPILED.clear()
+    round_program._COMPILED.clear()
     high_fresh = _run(dp + ["noise.input.level=0.9"])
     for k in high_fresh:
         np.testing.assert_array_equal(high_after_low[k], high_fresh[k], err_msg=k)
@@ -107,21 +117,20 @@ def test_dp_sgd_cells_train_at_their_own_input_level():
 
 def _microbatch_outputs(monkeypatch, extra):
     """The per-microbatch model outputs of one DP-SGD step on a batch of 8 identical examples."""
-    from tffnoise.algorithms import dp
+    from tffnoise.algorithms import model_adapters
 
     eng = _engine(["privacy.mode=dp-sgd", "privacy.noise_multiplier=0.0", "privacy.microbatches=4"] + extra)
     x, y = _batch(eng)
     x, y = tf.repeat(x[:, :1], 8, axis=1), tf.repeat(y[:, :1], 8, axis=1)
-    seen, real = [], dp.forward
+    seen, real = [], model_adapters.forward
 
     def recording(*args):
         out = real(*args)
         seen.append(out.numpy())
         return out
 
-    monkeypatch.setattr(dp, "forward", recording)
-    sk = keylib.step_keys(eng.keys, tf.constant(1, tf.int64))
-    eng.dp_sgd.private_gradients(eng.plan, eng.params, x, y, sk, tf.constant(1, tf.int64), eng.keys)
+    monkeypatch.setattr(model_adapters, "forward", recording)
+    _private_gradients(eng, eng.params, x, y)
     (out,) = seen
     return out  # [K·mb, B/mb, classes], K = 1
 
@@ -164,7 +173,7 @@ def test_dp_sgd_refuses_batch_norm():
     cfg = load_config(None, TINY + ["privacy.mode=dp-sgd"])
     cfg.model.builder = "pkg.mod:build"
     with pytest.raises(ConfigError, match="model.builder"):
-        DpSgd(cfg.privacy, SimpleNamespace(cfg=cfg, model_fn=lambda seed: model, loss_kind="crossentropy"))
+        DpSgd.for_problem(cfg.privacy, SimpleNamespace(cfg=cfg, model_fn=lambda seed: model, loss_kind="crossentropy"))
 
 
 def test_microbatches_of_several_examples_are_accounted_at_doubled_sensitivity():
@@ -224,8 +233,7 @@ def test_dp_sgd_noise_is_the_float64_draw():
                    "privacy.microbatches=4"])
     x, y = _batch(eng)
     g1 = tf.constant(1, tf.int64)
-    sk = keylib.step_keys(eng.keys, g1)
-    got = eng.dp_sgd.private_gradients(eng.plan, eng.params, x, y, sk, g1, eng.keys)
+    got = _private_gradients(eng, eng.params, x, y)
     base = rng.fold_all(eng.keys, rng.STREAMS["dp"], g1)
     for j, g in enumerate(got):
         want = distributions.dp_gaussian(rng.fold(base, j), g.shape[1:], tf.ones([1])).numpy() / 4

@@ -103,7 +103,7 @@ def test_seeded_dropout_plugin_is_accepted_by_both_engines_paths():
     from tffnoise.algorithms.forward import stack_plan
 
     problem = _problem([f'model.builder="{PLUGINS}:seeded_dropout"'])
-    assert [op[0] for op in stack_plan(problem.model_fn(0))] == ["dense", "dropout", "dense"]
+    assert [type(op).__name__ for op in stack_plan(problem.model_fn(0))] == ["Dense", "Dropout", "Dense"]
 
 
 @pytest.mark.parametrize("engine", ["stacked", "tff"])

@@ -88,8 +88,8 @@ def test_noise_at_init_only_touches_round_one():
     mech = p.mechanisms[0]
     params = [tf.zeros([3, 4])]
     keys = tf.constant([1, 2, 3], tf.int64)
-    assert np.any(mech.on_round_start(params, keys, tf.constant(1, tf.int64))[0].numpy())
-    assert not np.any(mech.on_round_start(params, keys, tf.constant(2, tf.int64))[0].numpy())
+    assert np.any(mech.on_round_start(params, keys, tf.constant(1, tf.int64), mech.spec.level)[0].numpy())
+    assert not np.any(mech.on_round_start(params, keys, tf.constant(2, tf.int64), mech.spec.level)[0].numpy())
 
 
 def test_weight_noise_independent_per_learner_and_variable():

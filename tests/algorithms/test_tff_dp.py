@@ -82,12 +82,14 @@ def test_tff_dp_sgd_microbatches_draw_their_own_masks():
             outs.append(out.numpy())
             return out
 
-    x = tf.repeat(tf.constant(p.x_clients[0, 0, :1]), 5, axis=0)
-    y = tf.repeat(tf.constant(p.y_clients[0, 0, :1]), 5, axis=0)
+    from tffnoise.algorithms.model_adapters import KerasLearner
+
+    x = tf.repeat(tf.constant(p.x_clients[0, 0, :1]), 5, axis=0)[None]
+    y = tf.repeat(tf.constant(p.y_clients[0, 0, :1]), 5, axis=0)[None]
     key = tf.constant(p.learner_keys[0, 0], tf.int64)
     g = tf.constant(1, tf.int64)
-    index = [j for j, t in enumerate(lay.trainable) if t]
-    proc._dp_sgd_gradients(p, lay, Recording(), index, x, y, keylib.step_keys(key, g), key, g)
+    params = [w[None] for w in model.get_weights()]
+    KerasLearner(Recording(), p.loss_kind, lay.trainable).microbatch_grads(params, x, y, keylib.step_keys(key, g)[None], 5, {})
     assert len(outs) == 5
     for i in range(5):
         for j in range(i):

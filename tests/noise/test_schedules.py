@@ -52,7 +52,7 @@ def test_record_is_the_level_the_mechanism_applies():
     records = []
     for t in range(1, 6):
         rec = schedules.applied([mech], t, steps_per_round=2)["weights"]["scale"]
-        out = mech.on_round_start([tf.zeros([2, 7])], keys, tf.constant(t, tf.int64))[0].numpy()
+        out = mech.on_round_start([tf.zeros([2, 7])], keys, tf.constant(t, tf.int64), 0.5)[0].numpy()
         z = sync_draws("uniform", keys, [(7,)], tf.constant(t, tf.int64))[0].numpy()
         np.testing.assert_allclose(out, rec * z, rtol=1e-6)
         records.append(rec)

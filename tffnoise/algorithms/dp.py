@@ -3,10 +3,11 @@
 DP-SGD follows tensorflow-privacy's DPKerasSGDOptimizer: the batch is cut into microbatches, each
 microbatch's gradient is clipped to L2 norm C, the clipped gradients are summed, Gaussian noise of
 std z·C is added, and the sum is divided by the number of microbatches (tests compare the clipping with
-tensorflow-privacy's own optimizer). Per-microbatch gradients come from stacking: every learner's weights
-are repeated once per microbatch, so one batched backward pass gives them all. Each microbatch's forward
-pass draws its input/hidden noise and dropout from its own key (`microbatch_keys`), so masks never
-repeat across the microbatches of a batch.
+tensorflow-privacy's own optimizer). `DpSgd.noised` is that step, written once for both engines; the
+per-microbatch gradients come from the model adapter (model_adapters.py): the stacked one repeats every
+learner's weights once per microbatch, so one batched backward pass gives them all; the Keras one loops
+over the microbatches. Each microbatch's forward pass draws its input/hidden noise and dropout from its
+own key (`microbatch_keys`), so masks never repeat across the microbatches of a batch.
 
 DP-FedAvg follows TFF's `DifferentiallyPrivateFactory.gaussian_fixed`: clients join a round by Poisson
 sampling (`stacked.client_selection`), each client's update (its model minus the broadcast model) is
@@ -21,8 +22,6 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from tffnoise.algorithms import losses
-from tffnoise.algorithms.forward import forward
 from tffnoise.errors import ConfigError
 from tffnoise.noise import distributions, rng
 
@@ -92,11 +91,6 @@ def truncation_delta(cfg, problem, epsilon: float) -> float:
     return min(1.0, (1.0 + math.exp(min(epsilon, 700.0))) * eta)  # a δ of 1 (or more) says nothing
 
 
-def _global_norms(tensors, lead: int):
-    sq = [tf.reduce_sum(tf.reshape(tf.square(t), [lead, -1]), 1) for t in tensors]
-    return tf.sqrt(tf.add_n(sq))
-
-
 def microbatch_keys(step_keys, mb: int):
     """[..., mb]: the key each microbatch's forward pass draws its noise layers and dropout from, one per
     microbatch (with one shared key, masks would repeat every B/mb examples). Both engines use it."""
@@ -114,53 +108,57 @@ def refuse_batch_norm(model, builder: str = "") -> None:
 
 
 class DpSgd:
-    def __init__(self, privacy, problem):
+    """DP-SGD's step for K learners, the one implementation both engines call (client_update.py): the
+    per-microbatch gradients come from the model adapter, this clips, sums, noises and divides them."""
+
+    def __init__(self, clip: float, z: float, mb: int, kind: str):
+        self.clip, self.z, self.mb, self.kind = clip, z, mb, kind
+
+    @classmethod
+    def for_problem(cls, privacy, problem) -> "DpSgd":
+        """The run's DP-SGD, resolved (z after privacy.target_epsilon) and validated."""
         B = problem.cfg.training.batch_size
-        self.mb = privacy.microbatches or B
-        if B % self.mb:
+        mb = privacy.microbatches or B
+        if B % mb:
             raise ConfigError("privacy.microbatches", privacy.microbatches, f"a divisor of training.batch_size = {B}")
-        self.clip = privacy.l2_norm_clip
-        self.z = resolve_noise_multiplier(problem.cfg, problem)
-        self.kind = problem.loss_kind
         if problem.cfg.model.builder:
             refuse_batch_norm(problem.model_fn(0), problem.cfg.model.builder)
+        return cls(privacy.l2_norm_clip, resolve_noise_multiplier(problem.cfg, problem), mb, problem.loss_kind)
 
-    def private_gradients(self, plan, p_eval, x, y, sk, g, keys):
-        """Clipped, noised gradients of K learners. `plan` is the round's plan with this cell's noise
-        levels (the compiled round's runtime levels), never the plan the program was first traced with."""
-        mb = self.mb
-        K = p_eval[0].shape[0]
-        rep = [tf.repeat(w, mb, axis=0) for w in p_eval]
-        xs = tf.reshape(x, tf.concat([[K * mb, -1], tf.shape(x)[2:]], 0))
-        ys = tf.reshape(y, tf.concat([[K * mb, -1], tf.shape(y)[2:]], 0))
-        with tf.GradientTape() as tape:
-            tape.watch(rep)
-            out = forward(plan, rep, xs, tf.reshape(microbatch_keys(sk, mb), [K * mb]), True)
-            per_mb = losses.batch_loss(self.kind, losses.per_example(self.kind, out, ys))
-            total = tf.reduce_sum(per_mb)
-        grads = tape.gradient(total, rep)
-        norms = _global_norms(grads, K * mb)
+    def noised(self, per_mb: list, params: list, keys, g) -> list:
+        """Clipped, noised gradients of K learners from `per_mb[j]` [K·mb, ...], tensor j's gradient of
+        each microbatch (row k·mb + i: learner k's microbatch i; None where weight j is not trained: its
+        slot gets zeros). The global norm spans every trained tensor; the noise of tensor j draws from
+        fold(keys[k], "dp", g, j)."""
+        K, mb = int(keys.shape[0]), self.mb
+        live = [gr for gr in per_mb if gr is not None]
+        norms = tf.sqrt(tf.add_n([tf.reduce_sum(tf.reshape(tf.square(gr), [K * mb, -1]), 1) for gr in live]))
         factor = tf.minimum(1.0, self.clip / tf.maximum(norms, 1e-12))
         base = rng.fold_all(keys, rng.STREAMS["dp"], g)
         out = []
-        for j, gr in enumerate(grads):
-            shape = tf.shape(gr)[1:]
-            clipped = gr * tf.reshape(factor, tf.concat([[K * mb], tf.ones_like(shape)], 0))
-            summed = tf.reduce_sum(tf.reshape(clipped, tf.concat([[K, mb], shape], 0)), 1)
-            noise = distributions.dp_gaussian(rng.fold(base, j), gr.shape[1:], self.z * self.clip * tf.ones([K]))
-            total_g = summed + noise
+        for j, (gr, w) in enumerate(zip(per_mb, params)):
+            if gr is None:
+                out.append(tf.zeros_like(w))
+                continue
+            shape = gr.shape[1:]
+            clipped = gr * tf.reshape(factor, [K * mb] + [1] * len(shape))
+            summed = tf.reduce_sum(tf.reshape(clipped, [K, mb] + list(shape)), 1)
+            total = summed + distributions.dp_gaussian(rng.fold(base, j), shape, self.z * self.clip * tf.ones([K]))
             # mean-reduced losses average over microbatches (tensorflow-privacy); summed losses keep the sum
-            out.append(total_g if self.kind == "squared" else total_g / mb)
+            out.append(total if self.kind == "squared" else total / mb)
         return out
 
 
 class DpFedAvg:
-    def __init__(self, privacy, problem):
-        self.clip = privacy.l2_norm_clip
-        self.z = resolve_noise_multiplier(problem.cfg, problem)
+    def __init__(self, clip: float, z: float, denominator: float):
+        self.clip, self.z, self.denominator = clip, z, denominator
+
+    @classmethod
+    def for_problem(cls, privacy, problem) -> "DpFedAvg":
         # The expected clients per round: Poisson sampling makes the count vary (0 included), and a
         # data-dependent denominator would need its own privacy analysis.
-        self.denominator = float(problem.cfg.training.clients_per_round or problem.learners)
+        return cls(privacy.l2_norm_clip, resolve_noise_multiplier(problem.cfg, problem),
+                   float(problem.cfg.training.clients_per_round or problem.learners))
 
     def private_mean(self, params, server, sel, t, repeat_keys):
         R, M = sel.shape[0], sel.shape[1]

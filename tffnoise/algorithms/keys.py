@@ -1,39 +1,28 @@
-"""Key hierarchy shared by both engines: (seed, repeat) -> learner -> step. Same keys, same noise."""
+"""Key hierarchy shared by both engines: (seed, repeat) -> learner -> step. Same keys, same noise.
+
+The hash is `tffnoise.noise.rng`'s, the one implementation (its NumPy path gives the keys made before
+any tensor exists); this module names the levels of the hierarchy and the NumPy seeds of data order."""
 from __future__ import annotations
 
-import numpy as np
-
-M32 = 0xFFFFFFFF
-
-
-def _mix(x: int) -> int:
-    x ^= x >> 16
-    x = (x * 0x21F0AAAD) & M32
-    x ^= x >> 15
-    x = (x * 0x735A2D97) & M32
-    return x ^ (x >> 15)
-
-
-def fold(key: int, value: int) -> int:
-    """The NumPy twin of tffnoise.noise.rng.fold for Python ints (tested to agree)."""
-    return _mix((key & M32) ^ _mix((value + 0x9E3779B9) & M32))
+STEP_STREAM = 13
 
 
 def run_key(seed: int, repeat: int) -> int:
-    return fold(fold(seed & M32, 0x5EED), repeat)
+    from tffnoise.noise import rng
+
+    return rng.run_key(seed, repeat)
 
 
-def learner_keys(seed: int, repeats, learners: int) -> np.ndarray:
+def learner_keys(seed: int, repeats, learners: int):
     """int64 [R, M]."""
-    return np.array([[fold(run_key(seed, r), i) for i in range(learners)] for r in repeats], dtype=np.int64)
+    from tffnoise.noise import rng
+
+    return rng.learner_keys(seed, repeats, learners)
 
 
 def numpy_seed(seed: int, repeat: int, *parts: int) -> list[int]:
     """A NumPy SeedSequence entropy list for data order, partitions and evaluation picks."""
     return [int(seed), int(repeat), *map(int, parts)]
-
-
-STEP_STREAM = 13
 
 
 def step_keys(learner_keys, step_t):

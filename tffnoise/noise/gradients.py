@@ -12,8 +12,8 @@ class GradientNoise(Mechanism):
     where = "gradients before each local SGD update"
     paper = "paper 2 (gradients)"
 
-    def on_gradients(self, grads, keys, step_t):
+    def on_gradients(self, grads, keys, step_t, level):
         if self.spec.level == 0:
             return grads
-        scale = schedules.step_scale(self.spec, step_t, self.level)
+        scale = schedules.step_scale(self.spec, step_t, level)
         return perturb(grads, keys, scale, self.spec.distribution, "gradient", step_t)

@@ -28,9 +28,9 @@ class LabelNoise(Mechanism):
     where = "training labels (flip with probability p) or regression targets (additive)"
     paper = "paper 2 (labels)"
 
-    def on_labels(self, y, keys, step_t, num_classes: int):
+    def on_labels(self, y, keys, step_t, num_classes: int, level):
         if self.spec.level == 0:
             return y
         if num_classes > 0 and y.dtype.is_integer:
-            return flip_labels(y, keys, step_t, self.level, num_classes)
-        return noisy_targets(y, keys, step_t, self.level, self.spec.distribution)
+            return flip_labels(y, keys, step_t, level, num_classes)
+        return noisy_targets(y, keys, step_t, level, self.spec.distribution)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import tensorflow as tf
 
 M32 = 0xFFFFFFFF
@@ -21,19 +22,50 @@ STREAMS = {"init": 1, "weights": 2, "gradient": 3, "label": 4, "input": 5, "hidd
            "dropout": 7, "order": 8, "sampling": 9, "dp": 10, "label_value": 11, "weights_step": 12}
 
 
-def _mix(x):
-    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
-    x = tf.bitwise.bitwise_and(x * _C1, M32)
-    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 15))
-    x = tf.bitwise.bitwise_and(x * _C2, M32)
-    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 15))
+class _Ops:
+    """The three integer ops the hash needs, from one library: TF tensors or NumPy int64 arrays."""
+
+    def __init__(self, xor, shift, mask, cast):
+        self.xor, self.shift, self.mask, self.cast = xor, shift, mask, cast
+
+
+_TF = _Ops(tf.bitwise.bitwise_xor, tf.bitwise.right_shift, tf.bitwise.bitwise_and, lambda v: tf.cast(v, tf.int64))
+_NP = _Ops(np.bitwise_xor, np.right_shift, np.bitwise_and, lambda v: np.asarray(v, np.int64))
+
+
+def _mix(x, ops: _Ops = _TF):
+    x = ops.xor(x, ops.shift(x, 16))
+    x = ops.mask(x * _C1, M32)
+    x = ops.xor(x, ops.shift(x, 15))
+    x = ops.mask(x * _C2, M32)
+    return ops.xor(x, ops.shift(x, 15))
+
+
+def _fold(key, value, ops: _Ops):
+    key = ops.mask(ops.cast(key), M32)
+    value = ops.mask(ops.cast(value) + _GOLDEN, M32)
+    return _mix(ops.xor(key, _mix(value, ops)), ops)
 
 
 def fold(key, value):
     """A new key from a key and a counter (learner, layer, round, step, stream); broadcasts."""
-    key = tf.bitwise.bitwise_and(tf.cast(key, tf.int64), M32)
-    value = tf.bitwise.bitwise_and(tf.cast(value, tf.int64) + _GOLDEN, M32)
-    return _mix(tf.bitwise.bitwise_xor(key, _mix(value)))
+    return _fold(key, value, _TF)
+
+
+def fold_np(key, value) -> np.ndarray:
+    """`fold` on NumPy int64 values (the same hash, run by NumPy): keys made before any tensor exists."""
+    return _fold(key, value, _NP)
+
+
+def run_key(seed: int, repeat: int) -> int:
+    """The root key of one repeat of an experiment."""
+    return int(fold_np(fold_np(int(seed) & M32, 0x5EED), int(repeat)))
+
+
+def learner_keys(seed: int, repeats, learners: int) -> np.ndarray:
+    """int64 [R, M]: learner i of repeat r draws from fold(run_key(seed, r), i)."""
+    roots = np.array([run_key(seed, r) for r in repeats], np.int64).reshape(-1, 1)
+    return fold_np(roots, np.arange(learners, dtype=np.int64)[None, :]).astype(np.int64)
 
 
 def fold_all(key, *values):

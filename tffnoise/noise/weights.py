@@ -47,14 +47,14 @@ class WeightNoise(Mechanism):
     where = "model weights of every learner (at init, after every sync, or before every step)"
     paper = "paper 1 (Algorithm 1); paper 2 (weights)"
 
-    def on_round_start(self, params, keys, round_t):
+    def on_round_start(self, params, keys, round_t, level):
         if self.spec.schedule == "step" or self.spec.level == 0:
             return params
-        scale = schedules.sync_scale(self.spec, round_t, self.level)
+        scale = schedules.sync_scale(self.spec, round_t, level)
         return _add(params, sync_draws(self.spec.distribution, keys, _shapes(params, keys), round_t), scale)
 
-    def on_step_params(self, params, keys, step_t):
+    def on_step_params(self, params, keys, step_t, level):
         if self.spec.schedule != "step" or self.spec.level == 0:
             return params
-        scale = schedules.step_scale(self.spec, step_t, self.level)
+        scale = schedules.step_scale(self.spec, step_t, level)
         return _add(params, step_draws(self.spec.distribution, keys, _shapes(params, keys), step_t), scale)

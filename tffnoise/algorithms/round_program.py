@@ -1,0 +1,146 @@
+"""The stacked engine's compiled programs: one round of Algorithm 1 for K = R × M stacked learners
+(the client update of client_update.py, then the batched aggregation), run for up to ROUNDS_PER_CALL
+rounds in one XLA program with the state carried through a while loop, and the evaluation of a chunk.
+
+Programs are cached by a `round_key.RoundKey` / `EvalKey` and built from the key alone; levels,
+learning rates, data and state are inputs, so the cells of a sweep (and the thread groups of one cell)
+that differ only in those share one compilation (XLA compiles take seconds; a round takes
+milliseconds). DP constants (clip, z, microbatches) are part of the structure.
+"""
+from __future__ import annotations
+
+import os
+
+import tensorflow as tf
+
+from tffnoise.algorithms import losses
+from tffnoise.algorithms.client_update import LocalWork, local_round
+from tffnoise.algorithms.forward import forward_shared
+from tffnoise.algorithms.model_adapters import StackedLearners
+from tffnoise.algorithms.round_key import EvalKey, RoundKey, dp_objects, round_key, structural_mechanisms
+
+# XLA on CPU runs each of the K small per-learner matmuls of a round as an Eigen call; with Eigen's
+# thread pool every call pays a dispatch, which dominated rounds (about 2x slower on 2 cores, measured
+# in benchmarks/run.py, docs/performance.md). Single-threaded Eigen calls inside the compiled round are
+# faster at these sizes. XLA reads XLA_FLAGS once, at its first compilation in the process, so this must
+# run before any jit-compiled function; a value the user set is left alone. CPU only: GPUs ignore it.
+if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+
+ROUNDS_PER_CALL = 64  # most rounds one compiled call runs (its per-round metrics have this static size)
+
+_COMPILED: dict = {}
+
+
+def _cached(key, build):
+    if key not in _COMPILED:
+        if len(_COMPILED) > 64:
+            _COMPILED.clear()
+        _COMPILED[key] = build()
+    return _COMPILED[key]
+
+
+def compiled_round(p, plan, R: int, dp_sgd=None, dp_fedavg=None):
+    """The jit-compiled rounds for this structure and R stacked repeats."""
+    key = round_key(p, plan, R, dp_sgd, dp_fedavg)
+    # autograph off: the round is written with tf.while_loop and every hook branches on Python values
+    # only, so tracing skips autograph's source conversion of the engine, mechanisms and losses.
+    return _cached(key, lambda: tf.function(_RoundProgram(key, p.mechanisms, len(p.init_weights)),
+                                            jit_compile=True, autograph=False))
+
+
+def compiled_eval(p, plan):
+    """The traced evaluation of one chunk, shared by every engine with the same model, loss and targets
+    (evaluation runs without noise, so noise levels do not matter here)."""
+    key = EvalKey(tuple(plan), p.loss_kind, p.regression)
+
+    def build():
+        def chunk(params, x, y, valid):
+            out = forward_shared(key.plan, params, x)
+            pe = tf.where(valid, losses.per_example(key.loss_kind, out, y), 0.0)
+            corr = tf.where(valid, losses.correct(out, y, key.regression), 0.0)
+            return tf.reduce_sum(pe, -1), tf.reduce_sum(corr, -1)
+
+        # XLA: one fused single-threaded program per group, the groups in parallel threads (faster than
+        # TF ops on the shared intra-op pool, measured); one compilation per chunk shape.
+        return tf.function(chunk, autograph=False, jit_compile=True)
+
+    return _cached(key, build)
+
+
+class _RoundProgram:
+    """Rounds of Algorithm 1 for K stacked learners, as a function of tensors only (no data held)."""
+
+    def __init__(self, key: RoundKey, mechanisms, n_weights: int):
+        self.key = key
+        self.R, self.M, self.K = key.repeats, key.learners, key.repeats * key.learners
+        self.mechanisms = structural_mechanisms(key, mechanisms)
+        self.dp_sgd, self.dp_fedavg = dp_objects(key)
+        self.model = StackedLearners(key.plan, key.loss_kind, n_weights)
+        self.work = LocalWork(key.steps, 0 if key.regression else key.num_classes, key.regression)
+
+    def __call__(self, t0, n, st, data, hyper):
+        """Rounds t0+1 .. t0+n (n <= ROUNDS_PER_CALL) in one compiled call: the state is carried through
+        an XLA while loop, so a cell pays one call per evaluation period instead of one per round."""
+        t0 = tf.cast(t0, tf.int64)
+        R = self.R
+        names = ("train_loss", "train_accuracy", "cumulative_train_loss", "cumulative_train_loss_sum")
+        metrics = {k: tf.zeros([ROUNDS_PER_CALL, R]) for k in names}
+        metrics["finite"] = tf.zeros([ROUNDS_PER_CALL, R], tf.bool)
+
+        def one(i, st, metrics):
+            st, m = self._round(t0 + i + 1, st, data, hyper)
+            metrics = {k: tf.tensor_scatter_nd_update(metrics[k], [[i]], m[k][None]) for k in metrics}
+            return i + 1, st, metrics
+
+        _, st, metrics = tf.while_loop(lambda i, *_: i < tf.cast(n, tf.int64), one,
+                                       (tf.constant(0, tf.int64), st, metrics))
+        return st, metrics
+
+    def _round(self, t, st, data, hyper):
+        b, R, M = self.key.steps, self.R, self.M
+
+        def batch(s, g):
+            idx = tf.gather(data["order"], g - 1, axis=1)
+            return tf.gather(data["x"], idx, batch_dims=1), tf.gather(data["y"], idx, batch_dims=1)
+
+        params, loss_acc, corr_acc, cum = local_round(self.work, self.model, self.mechanisms, list(st["params"]),
+                                                      data["keys"], t, batch, hyper["lr"], hyper["levels"], self.dp_sgd)
+        params, server, momentum = self._sync(params, t, st, data, hyper)
+        cum = st["cum_loss"] + cum
+        per_repeat = lambda a: tf.reduce_mean(tf.reshape(a, [R, M]), 1)  # noqa: E731
+        summed = lambda a: tf.reduce_sum(tf.reshape(a, [R, M]), 1)  # noqa: E731
+        finite = tf.reduce_all(tf.reshape(tf.math.is_finite(loss_acc), [R, M]), 1)
+        for w in params:
+            finite &= tf.reduce_all(tf.reshape(tf.math.is_finite(w), [R, -1]), 1)
+        new = {"params": params, "server": server, "momentum": momentum, "cum_loss": cum}
+        return new, {"train_loss": per_repeat(loss_acc) / tf.cast(b, tf.float32),
+                     "train_accuracy": per_repeat(corr_acc) / tf.cast(b, tf.float32),
+                     "cumulative_train_loss": per_repeat(cum), "cumulative_train_loss_sum": summed(cum),
+                     "finite": finite}
+
+    def _sync(self, params, t, st, data, hyper):
+        """(learners' params, server models, server momentum) after the round's aggregation."""
+        R, M, protocol = self.R, self.M, self.key.protocol
+        server, momentum = list(st["server"]), list(st["momentum"])
+        if protocol in ("serial", "no-sync"):
+            return params, server, momentum
+        sel = tf.gather(data["selection"], t - 1)  # [R, M]
+        count = tf.reduce_sum(sel, 1)
+        means = []
+        for w in params:
+            shape = tf.shape(w)[1:]
+            wr = tf.reshape(w, tf.concat([[R, M], shape], 0))
+            selb = tf.reshape(sel, tf.concat([[R, M], tf.ones_like(shape)], 0))
+            means.append(tf.reduce_sum(wr * selb, 1) / tf.reshape(count, tf.concat([[R], tf.ones_like(shape)], 0)))
+        if self.dp_fedavg is not None:
+            means = self.dp_fedavg.private_mean(params, server, sel, t, tf.reshape(data["keys"], [R, M])[:, 0])
+        out = []
+        for j, w in enumerate(params):
+            if protocol == "fedavg":
+                momentum[j] = hyper["server_momentum"] * momentum[j] + (means[j] - server[j])
+                server[j] = server[j] + hyper["server_lr"] * momentum[j]
+            else:
+                server[j] = means[j]
+            out.append(tf.reshape(tf.repeat(server[j][:, None], M, axis=1), tf.shape(w)))
+        return out, server, momentum
