@@ -26,7 +26,6 @@ TFF's aggregator is built once per z per module (about 1 s each); each of its dr
 from __future__ import annotations
 
 import functools
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -49,10 +48,7 @@ def stacked_private_mean(z, clip, k, clients, server, sel, repeat_keys, t=1):
 
     from tffnoise.algorithms import dp
 
-    cfg = SimpleNamespace(privacy=SimpleNamespace(target_epsilon=0.0, noise_multiplier=z),
-                          training=SimpleNamespace(clients_per_round=k))
-    privacy = SimpleNamespace(l2_norm_clip=clip, noise_multiplier=z, target_epsilon=0.0)
-    agg = dp.DpFedAvg(privacy, SimpleNamespace(cfg=cfg, learners=sel.shape[1]))
+    agg = dp.DpFedAvg(clip=clip, z=z, denominator=float(k))
     out = agg.private_mean([tf.constant(c) for c in clients], [tf.constant(s) for s in server],
                            tf.constant(sel), tf.constant(t, tf.int64), tf.constant(repeat_keys, tf.int64))
     return [o.numpy() for o in out]

@@ -15,6 +15,8 @@ layer's stream or seed changed, or dropout without its 1/(1 − rate) scale, fai
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -33,11 +35,18 @@ def stacked_forward(models, params, x, keys, training, shared=False):
     """The ONE call into engine code: (outputs [K, B, out], penalty [K] or None) of the stacked plan.
     The lead adapts this helper if `forward`'s signature changes in the engine rewrite."""
     from tffnoise.algorithms import forward
+    from tffnoise.algorithms.plan import layer_levels
 
     plan = forward.stack_plan(models[0])
     if shared:
         return forward.forward_shared(plan, params, x), forward.penalty(plan, params)
-    return forward.forward(plan, params, x, tf.constant(keys), training), forward.penalty(plan, params)
+    # the levels are a runtime input keyed by stream (None: inference); here the Keras layers' own levels
+    # (every stream at the model's one noise level, so a plan edited to read another stream runs too)
+    own = set(layer_levels(models[0]).values())
+    assert len(own) <= 1
+    level = own.pop() if own else 0.0
+    levels = {s: tf.constant(level, tf.float32) for s in ("input", "hidden")} if training else None
+    return forward.forward(plan, params, x, tf.constant(keys), levels), forward.penalty(plan, params)
 
 
 def _models(layers_fn, input_shape, seed=0):
@@ -182,10 +191,14 @@ def _broken(edit):
     return lambda model: [edit(op) for op in real(model)]
 
 
+def _is(op, name):
+    return type(op).__name__ == name
+
+
 @pytest.mark.parametrize("layers_fn, edit", [
-    (_noisy("gaussian", "hidden"), lambda op: op[:4] + ("input",) if op[0] == "noise" else op),
-    (_noisy("laplace", "input"), lambda op: op[:3] + (op[3] + 1,) + op[4:] if op[0] == "noise" else op),
-    (_dropped(), lambda op: op[:2] + (op[2] + 1,) if op[0] == "dropout" else op),
+    (_noisy("gaussian", "hidden"), lambda op: dataclasses.replace(op, stream="input") if _is(op, "Noise") else op),
+    (_noisy("laplace", "input"), lambda op: dataclasses.replace(op, seed=op.seed + 1) if _is(op, "Noise") else op),
+    (_dropped(), lambda op: dataclasses.replace(op, seed=op.seed + 1) if _is(op, "Dropout") else op),
 ], ids=["noise-wrong-stream", "noise-wrong-seed", "dropout-wrong-seed"])
 def test_the_comparison_catches_a_wrong_draw(monkeypatch, layers_fn, edit):
     from tffnoise.algorithms import forward

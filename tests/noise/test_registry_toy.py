@@ -109,7 +109,6 @@ def _final_weights(engine_cls, cfg):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="needs the explicit-level hooks of the round branch", strict=False)
 def test_trains_the_same_under_both_engines(toy):
     from tffnoise.algorithms.stacked import StackedEngine
     from tffnoise.algorithms.tff_engine import TffEngine
