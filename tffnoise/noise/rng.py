@@ -17,9 +17,8 @@ M32 = 0xFFFFFFFF
 _C1, _C2 = 0x21F0AAAD, 0x735A2D97
 _GOLDEN = 0x9E3779B9
 
-# Streams keep the draws of different mechanisms apart even with equal counters.
-STREAMS = {"init": 1, "weights": 2, "gradient": 3, "label": 4, "input": 5, "hidden": 6,
-           "dropout": 7, "order": 8, "sampling": 9, "dp": 10, "label_value": 11, "weights_step": 12}
+# Streams keep the draws of different purposes apart even with equal counters (one table, TF-free).
+from tffnoise.noise.streams import STREAMS  # noqa: E402,F401
 
 
 class _Ops:
