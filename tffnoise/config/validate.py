@@ -12,6 +12,7 @@ from typing import Any
 
 from tffnoise.config import schema
 from tffnoise.errors import ConfigError
+from tffnoise.privacy.attack_config import check_attacks
 
 _PLUGIN_HINT = "or a plug-in 'package.module:function'"
 
@@ -295,6 +296,7 @@ def config_from_dict(data: dict) -> schema.Config:
     _check_divergence(cfg.training)
     _check_sizes(cfg)
     _check_unused(cfg)
+    check_attacks(cfg)
     _check_sweep(cfg.sweep)
     return cfg
 

@@ -19,7 +19,8 @@ def true_probability(probs, labels) -> np.ndarray:
         raise UserError(f"probs: shape {probs.shape} does not match labels {labels.shape}")
     if labels.size and (labels.min() < 0 or labels.max() >= probs.shape[-1]):
         raise UserError(f"labels: need class indices in [0, {probs.shape[-1] - 1}]")
-    return np.take_along_axis(probs, labels.astype(int)[:, None], axis=-1)[..., 0]
+    index = np.broadcast_to(labels.astype(int)[:, None], probs.shape[:-1] + (1,))
+    return np.take_along_axis(probs, index, axis=-1)[..., 0]
 
 
 def logit_confidence(probs, labels) -> np.ndarray:

@@ -16,7 +16,29 @@ def epsilon_curve(problem, engine) -> list[float] | None:
     return epsilons(cfg, problem, engine.noise_multiplier)
 
 
+# The keys each of the default attacks writes, so an attack left out of privacy.attacks leaves no number.
+BASE_KEYS = {"loss": ("mia_auc", "mia_advantage"), "trained": ("mia_trained_auc", "mia_trained_advantage")}
+
+
 def membership_inference(problem, engine) -> list[dict]:
+    """The attacks privacy.attacks names: the loss-threshold and trained attacks (`baseline_attacks`),
+    and LiRA / RMIA on reference models (`privacy.strong`), merged per repeat."""
+    from tffnoise.privacy.attack_config import strong
+
+    attacks = problem.cfg.privacy.attacks
+    results = baseline_attacks(problem, engine)
+    drop = [k for a, keys in BASE_KEYS.items() if a not in attacks for k in keys]
+    results = [{k: v for k, v in res.items() if k not in drop} for res in results]
+    chosen = strong(problem.cfg)
+    if chosen:
+        from tffnoise.privacy.strong import strong_attacks
+
+        for res, extra in zip(results, strong_attacks(problem, engine, chosen, problem.cfg.privacy.reference_models)):
+            res.update(extra)
+    return results
+
+
+def baseline_attacks(problem, engine) -> list[dict]:
     """Per repeat: members = a sample of the examples the attacked model (the one `predict_proba` gives)
     was trained on (`stacked.trained_examples`: for no-sync the picked learner's own, for fedavg the
     selected rounds' batches), non-members = held-out test examples (same count, seeded);
