@@ -33,6 +33,9 @@ def check_attacks(cfg) -> None:
     if not p.audit and p.audit_canaries != 1000:
         raise ConfigError("privacy.audit_canaries", p.audit_canaries,
                           "1000 (the default): canaries are inserted only with privacy.audit = true")
+    if p.audit and not p.membership_inference:
+        raise ConfigError("privacy.audit", True, "false unless privacy.membership_inference = true (the audit "
+                          "scores its canaries in the attack phase)")
     if chosen or p.audit:
         what = "privacy.attacks " + "/".join(chosen) if chosen else "privacy.audit"
         if cfg.engine != "stacked":

@@ -70,7 +70,8 @@ def population(problem, trained: np.ndarray, split=None) -> Population:
     R, M, n = problem.x_clients.shape[:3]
     order = np.argsort(ids)
     where = lambda wanted: order[np.searchsorted(ids, wanted, sorter=order)]  # noqa: E731
-    held = np.unique(where(problem.member_ids.ravel()))
+    real = problem.member_ids >= 0   # canaries of an audit run carry negative ids (privacy.canaries)
+    held = np.unique(where(problem.member_ids[real]))
     rest = np.setdiff1d(np.arange(len(ids)), held)
     rng = np.random.default_rng([int(problem.cfg.experiment.seed), REFERENCE_REPEAT_BASE, HALVES_PART, 2])
     extra = rng.choice(rest, min(len(rest), max(0, 2 * M * n - len(held))), replace=False)
@@ -79,7 +80,7 @@ def population(problem, trained: np.ndarray, split=None) -> Population:
     index[chosen] = np.arange(len(chosen))
     target_in = np.zeros((R, len(chosen)), bool)
     for ri in range(R):
-        target_in[ri, index[where(problem.member_ids[ri][trained[ri]])]] = True
+        target_in[ri, index[where(problem.member_ids[ri][trained[ri] & real[ri]])]] = True
     return Population(x=x[chosen], y=y[chosen], target_in=target_in)
 
 
