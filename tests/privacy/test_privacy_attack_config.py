@@ -32,6 +32,17 @@ def test_refusals_name_the_field(privacy, top, field):
     assert err.value.field == field
 
 
+def test_new_fields_at_their_defaults_keep_the_setting_id():
+    from tffnoise.config.schema import Privacy
+    from tffnoise.config.sweep import setting_id
+    from tffnoise.privacy.attack_config import ATTACK_DEFAULTS
+
+    assert {k: getattr(Privacy(), k) for k in ATTACK_DEFAULTS} == ATTACK_DEFAULTS
+    assert setting_id(config_from_dict({})) == "d5581230d61a"   # as before issue 22 (tests/runner/test_status.py)
+    assert setting_id(_cfg({"attacks": ["loss", "lira"]})) != "d5581230d61a"
+    assert setting_id(_cfg({"audit": True})) != "d5581230d61a"
+
+
 def test_dp_fedavg_with_enough_clients_is_allowed():
     cfg = _cfg({"attacks": ["lira"], "mode": "dp-fedavg"}, training={"protocol": "fedavg"},
                data={"clients": 100, "source": "digits"})
