@@ -46,7 +46,7 @@ def test_global_variance_wins_with_few_models(scores_maker):
     per_example = _tpr(lira_online(t, r, m, global_variance=False), member)
     pooled = _tpr(lira_online(t, r, m, global_variance=True), member)
     assert pooled > per_example + 0.05
-    assert _tpr(lira_online(t, r, m), member) == pooled  # the default picks it below 16 a side
+    assert _tpr(lira_online(t, r, m), member) == pooled  # the default picks it below 64 a side
 
 
 def test_logit_confidence_and_errors():

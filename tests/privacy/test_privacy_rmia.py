@@ -63,6 +63,19 @@ def test_online_and_offline_near_the_best_test(scores_maker):
     assert online > 1.5 * _tpr(phi, member)   # the loss attack's 0.19
 
 
+def test_tiebreak_orders_ties_only():
+    lr_order = np.argsort(PX / REF_PX.mean(0))
+    plain = rmia(PX, REF_PX, None, PZ, REF_PZ)
+    broken = rmia(PX, REF_PX, None, PZ, REF_PZ, tiebreak=True)
+    assert np.all(np.abs(broken - plain) < 1 / (2 * len(PZ)))
+    # Two examples above every z tie at 1.0 without it, and are ordered by LR(x) with it.
+    px = np.array([0.9, 0.6])
+    tied = rmia(px, np.full((2, 2), 0.2), None, PZ, REF_PZ)
+    assert tied[0] == tied[1] == 1.0
+    ordered = rmia(px, np.full((2, 2), 0.2), None, PZ, REF_PZ, tiebreak=True)
+    assert ordered[0] > ordered[1] and lr_order.size == 2
+
+
 def test_gamma_is_monotone_and_errors(scores_maker):
     x, z, _, _ = _synthetic(scores_maker)
     assert np.all(rmia(*x, *z, gamma=2.0) <= rmia(*x, *z, gamma=1.0))

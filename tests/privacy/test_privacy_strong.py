@@ -1,12 +1,12 @@
 """LiRA and RMIA against known behaviour (issue 22 item 5), on digits with the real stacked engine.
 
 A clean MLP trained for 50 epochs on 600 digits (test accuracy ~0.98, train 1.0) leaks in a way the loss
-threshold barely sees: measured TPR@1%FPR loss 0.013, LiRA 0.092, RMIA 0.073 (16 reference models, 600
+threshold barely sees: measured TPR@1%FPR loss 0.013, LiRA 0.085, RMIA 0.078 (16 reference models, 600
 members and 600 non-members: the floor is 1/600). We require each strong attack >= 3x the loss attack
 (with the floor), and offline RMIA with 2 reference models above the loss attack. Deliberate errors these
 catch (tried): the reference models' in/out masks shuffled (LiRA falls to the loss attack's level), and
 the target's own predictions passed as the reference models' (RMIA's ratio constant: TPR at the floor).
-Cost: about 40 s on 2 loaded cores (two target trainings, 16 + 2 reference models), hence slow.
+Cost: 15-40 s on 2 loaded cores (two target trainings, 16 + 2 reference models), hence slow.
 """
 import numpy as np
 import pytest

@@ -12,7 +12,7 @@ dropped) are non-members.
 **The reference models** are N extra "repeats" of one stacked engine (repeat ids from 1,000,000 up, so
 their seeds, initial weights, data orders and noise keys are disjoint from any real repeat's), each on its
 own half of the population (balanced: every example is in exactly half of them, as in Carlini et al.'s
-code), cut into the target's number of learners, trained with the target's protocol, hyperparameters,
+code, and every model holds exactly half), cut into the target's number of learners, trained with the target's protocol, hyperparameters,
 noise and DP noise multiplier for the target's number of epochs (each reference learner has about half the
 examples, so about half the steps; the rounds are scaled to keep the epochs). Which examples each one
 trained on is read back with `trained_examples`, the same definition of a member the target uses. They
@@ -85,11 +85,15 @@ def population(problem, trained: np.ndarray, split=None) -> Population:
 
 
 def halves(n_models: int, size: int, seed: int) -> np.ndarray:
-    """[n_models, size] bool, each example in half of the models: the rank of a uniform draw in each
-    column, over an even number of models (the first n_models of them kept, so one model gets a half)."""
+    """[n_models, size] bool: models in complementary pairs, each pair splitting the population by a
+    seeded permutation, so every model holds half the population and every example is in half the models
+    (with an odd count, the last model's partner is not trained)."""
     rng = np.random.default_rng([int(seed), REFERENCE_REPEAT_BASE, HALVES_PART])
-    virtual = 2 * math.ceil(n_models / 2)
-    return (np.argsort(np.argsort(rng.uniform(size=(virtual, size)), axis=0), axis=0) < virtual // 2)[:n_models]
+    out = np.zeros((2 * math.ceil(n_models / 2), size), bool)
+    for j in range(0, len(out), 2):
+        out[j, rng.permutation(size)[:size // 2]] = True
+        out[j + 1] = ~out[j]
+    return out[:n_models]
 
 
 def reference_problem(problem, pop: Population, n_models: int, noise_multiplier):

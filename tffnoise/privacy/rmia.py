@@ -40,11 +40,15 @@ def population_probability(ref_p, in_mask=None, *, offline: bool = False, a: flo
 
 
 def rmia(target_px, ref_px, in_x, target_pz, ref_pz, in_z=None, *, offline: bool = False,
-         a: float = DEFAULT_A, gamma: float = DEFAULT_GAMMA) -> np.ndarray:
+         a: float = DEFAULT_A, gamma: float = DEFAULT_GAMMA, tiebreak: bool = False) -> np.ndarray:
     """Score per attacked example x: the fraction of population samples z with LR(x)/LR(z) > gamma.
 
     target_px (n,), ref_px and in_x (models, n); target_pz (nz,), ref_pz and in_z (models, nz). The z
     must be examples the target did not train on and that are not attacked themselves.
+
+    The fraction is a step function of LR(x) with len(z) + 1 levels, so with few z many examples tie at
+    1.0 and no threshold separates them at low FPR. `tiebreak` adds LR(x)'s rank scaled below one step,
+    which orders the ties as a larger population would and leaves every other comparison unchanged.
     """
     px, pz = np.asarray(target_px, float), np.asarray(target_pz, float)
     if np.shape(ref_px) != (np.shape(ref_px)[0], px.size) or np.shape(ref_pz)[1:] != (pz.size,):
@@ -57,4 +61,9 @@ def rmia(target_px, ref_px, in_x, target_pz, ref_pz, in_z=None, *, offline: bool
     lr_x = np.clip(px, MIN_PROB, None) / population_probability(ref_px, in_x, offline=offline, a=a)
     lr_z = np.sort(np.clip(pz, MIN_PROB, None) / population_probability(ref_pz, in_z, offline=offline, a=a))
     # LR(x)/LR(z) > gamma  <=>  LR(z) < LR(x)/gamma: count the z strictly below.
-    return np.searchsorted(lr_z, lr_x / gamma, side="left") / lr_z.size
+    score = np.searchsorted(lr_z, lr_x / gamma, side="left") / lr_z.size
+    if tiebreak:
+        from scipy.stats import rankdata
+
+        score = score + rankdata(lr_x) / (len(lr_x) + 1) / (2 * lr_z.size)
+    return score

@@ -30,9 +30,9 @@ def attack_scores(target_p, target_phi, ref_p, ref_phi, in_mask, z_target_p, z_r
         variants += [("lira", lambda: lira_online(target_phi, ref_phi, in_mask)),
                      ("lira_offline", lambda: lira_offline(target_phi, ref_phi, in_mask))]
     if "rmia" in attacks:
-        variants += [("rmia", lambda: rmia(target_p, ref_p, in_mask, z_target_p, z_ref_p)),
+        variants += [("rmia", lambda: rmia(target_p, ref_p, in_mask, z_target_p, z_ref_p, tiebreak=True)),
                      ("rmia_offline", lambda: rmia(target_p, ref_p, in_mask, z_target_p, z_ref_p,
-                                                   offline=True, a=DEFAULT_A))]
+                                                   offline=True, a=DEFAULT_A, tiebreak=True))]
     for name, fn in variants:
         try:
             scores[name] = fn()
