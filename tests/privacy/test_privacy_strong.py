@@ -54,3 +54,25 @@ def test_offline_rmia_with_two_reference_models_beats_the_loss_threshold():
     assert "mia_auc" not in res and "mia_trained_auc" not in res   # not asked for
     assert _tpr(res, "rmia_offline") > _tpr(res, "loss")
     assert res["mia_rmia_offline_auc"] > res["mia_loss_auc"]
+
+
+@pytest.mark.slow
+def test_the_runner_writes_the_new_numbers(tmp_path):
+    import json
+
+    from tffnoise.config.load import apply_overrides
+    from tffnoise.runner.sweep import run_sweep
+
+    base = apply_overrides({}, ['data.source="digits"', "data.clients=2", "data.examples_per_client=100",
+                                "model.hidden=[16]", "training.batch_size=10", "training.sync_period=5",
+                                "training.rounds=4", f'out="{tmp_path}"', 'privacy.attacks=["loss", "lira", "rmia"]',
+                                "privacy.reference_models=4", "privacy.audit=true", "privacy.audit_canaries=100"])
+    res = run_sweep(base)
+    assert res["status"]["done"] == 1 and res["runs"] == 1   # the reference models are not runs
+    (summary,) = list(tmp_path.rglob("summary.json"))
+    final = json.loads(summary.read_text())["final"]
+    for key in ("mia_lira_tpr_at_1fpr", "mia_rmia_tpr_at_1fpr", "mia_loss_tpr_at_1fpr", "mia_lira_auc",
+                "mia_rmia_auc", "mia_loss_auc", "audit_epsilon_lower"):
+        assert isinstance(final[key], float), key
+    assert final["mia_population"] == 400 and final["audit_canaries"] == 100
+    assert "mia_trained_auc" not in final and "mia_auc" in final   # 'trained' not asked for

@@ -67,14 +67,15 @@ def population(problem, trained: np.ndarray, split=None) -> Population:
     split to twice one repeat's pool, so that a reference model's half is the size of the target's data.
     `split` = (x, y, ids) of the training split (default: `training_split`)."""
     x, y, ids = training_split(problem) if split is None else split
-    R, M, n = problem.x_clients.shape[:3]
+    R = problem.x_clients.shape[0]
     order = np.argsort(ids)
     where = lambda wanted: order[np.searchsorted(ids, wanted, sorter=order)]  # noqa: E731
     real = problem.member_ids >= 0   # canaries of an audit run carry negative ids (privacy.canaries)
     held = np.unique(where(problem.member_ids[real]))
     rest = np.setdiff1d(np.arange(len(ids)), held)
     rng = np.random.default_rng([int(problem.cfg.experiment.seed), REFERENCE_REPEAT_BASE, HALVES_PART, 2])
-    extra = rng.choice(rest, min(len(rest), max(0, 2 * M * n - len(held))), replace=False)
+    pool = int(real.reshape(R, -1).sum(axis=1).max())   # one repeat's real examples (canary slots aside)
+    extra = rng.choice(rest, min(len(rest), max(0, 2 * pool - len(held))), replace=False)
     chosen = np.sort(np.concatenate([held, extra]))
     index = np.full(len(ids), -1)
     index[chosen] = np.arange(len(chosen))
@@ -110,7 +111,8 @@ def reference_problem(problem, pop: Population, n_models: int, noise_multiplier)
                         f"{len(pop.x)}-example population over {M} learners), fewer than training.batch_size = {B}")
     rng = np.random.default_rng([int(seed), REFERENCE_REPEAT_BASE, HALVES_PART, 1])
     idx = np.stack([rng.permutation(np.flatnonzero(k))[:M * n_ref].reshape(M, n_ref) for k in keep])
-    rounds = max(1, round(problem.rounds * n_ref / problem.x_clients.shape[2]))
+    n_target = float((problem.member_ids >= 0).sum(axis=2).mean())   # real examples per learner
+    rounds = max(1, round(problem.rounds * n_ref / n_target))
     repeats = [REFERENCE_REPEAT_BASE + k for k in range(n_models)]
     order = np.stack([np.stack([batch_order(n_ref, rounds * b, B, keylib.numpy_seed(seed, r, 1, i))
                                 for i in range(M)]) for r in repeats])
