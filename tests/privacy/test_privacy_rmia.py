@@ -85,3 +85,17 @@ def test_gamma_is_monotone_and_errors(scores_maker):
         population_probability(REF_PX, np.ones((2, 2), bool), offline=True)
     with pytest.raises(UserError, match="population sample"):
         rmia(PX, REF_PX, None, np.zeros(0), np.zeros((2, 0)))
+
+
+def test_a_diverged_reference_model_leaves_its_attacks_out():
+    from tffnoise.privacy.strong import attack_scores
+
+    rng = np.random.default_rng(0)
+    ref_p = rng.uniform(0.1, 0.9, (4, 6))
+    ref_phi = np.log(ref_p / (1 - ref_p))
+    in_mask = np.array([[1, 0, 1, 0, 1, 0], [0, 1, 0, 1, 0, 1]] * 2, bool)
+    ok = attack_scores(ref_p[0], ref_phi[0], ref_p, ref_phi, in_mask, PZ, np.full((4, 3), 0.2), ["lira", "rmia"])
+    assert set(ok) == {"loss", "lira", "lira_offline", "rmia", "rmia_offline"}
+    ref_p[1], ref_phi[1] = np.nan, np.nan
+    bad = attack_scores(ref_p[0], ref_phi[0], ref_p, ref_phi, in_mask, PZ, np.full((4, 3), 0.2), ["lira", "rmia"])
+    assert set(bad) == {"loss"}

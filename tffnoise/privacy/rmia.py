@@ -54,6 +54,8 @@ def rmia(target_px, ref_px, in_x, target_pz, ref_pz, in_z=None, *, offline: bool
     if np.shape(ref_px) != (np.shape(ref_px)[0], px.size) or np.shape(ref_pz)[1:] != (pz.size,):
         raise UserError(f"rmia: shapes do not match: target_px {px.shape}, ref_px {np.shape(ref_px)}, "
                         f"target_pz {pz.shape}, ref_pz {np.shape(ref_pz)}")
+    if not all(np.all(np.isfinite(v)) for v in (px, pz, ref_px, ref_pz)):
+        raise UserError("rmia: non-finite probabilities (a diverged model?)")
     if pz.size == 0:
         raise UserError("rmia: needs at least one population sample z")
     if gamma <= 0:

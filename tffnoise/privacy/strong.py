@@ -38,7 +38,8 @@ def attack_scores(target_p, target_phi, ref_p, ref_phi, in_mask, z_target_p, z_r
             scores[name] = fn()
         except UserError:
             continue
-    return scores
+    # A diverged reference model gives NaN for every example it predicts: that attack is left out.
+    return {name: v for name, v in scores.items() if np.all(np.isfinite(v))}
 
 
 def _flat(name: str, summary: dict) -> dict:
@@ -67,7 +68,7 @@ def strong_attacks(problem, engine, attacks, n_models: int) -> list[dict]:
         n = min(len(members), len(others), MAX_ATTACKED)
         row = {"mia_strong_examples": int(n), "mia_reference_models": int(n_models),
                "mia_reference_rounds": int(refs.rounds), "mia_population": int(P)}
-        if n == 0:
+        if n == 0 or not np.all(np.isfinite(target[ri])):   # nothing to attack, or a diverged target
             results.append(row)
             continue
         pick = np.random.default_rng([int(seed), int(r), ATTACK_PART])
