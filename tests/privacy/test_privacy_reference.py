@@ -68,3 +68,13 @@ def test_reference_models_keep_the_targets_noise_multiplier():
     pop = population(p, trained_examples(p, client_selection(p)))
     ref, _ = reference_problem(p, pop, 2, noise_multiplier=0.77)
     assert ref.cfg.privacy.noise_multiplier == 0.77 and ref.cfg.privacy.target_epsilon == 0.0
+
+
+def test_a_training_split_that_does_not_match_is_refused(small):
+    from tffnoise.errors import UserError
+    from tffnoise.privacy.reference import training_split
+
+    p, trained = small
+    x, y, ids = training_split(p)
+    with pytest.raises(UserError, match="does not match"):
+        population(p, trained, split=(x[::-1].copy(), y, ids))

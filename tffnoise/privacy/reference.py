@@ -71,6 +71,10 @@ def population(problem, trained: np.ndarray, split=None) -> Population:
     order = np.argsort(ids)
     where = lambda wanted: order[np.searchsorted(ids, wanted, sorter=order)]  # noqa: E731
     real = problem.member_ids >= 0   # canaries of an audit run carry negative ids (privacy.canaries)
+    if not np.array_equal(x[where(problem.member_ids[0][real[0]])], problem.x_clients[0][real[0]]):
+        raise UserError("privacy.attacks: the training split read again for the reference models does not "
+                        "match the learners' data (ids or contents differ); the strong attacks need a "
+                        "data source that loads the same examples under the same ids every time")
     held = np.unique(where(problem.member_ids[real]))
     rest = np.setdiff1d(np.arange(len(ids)), held)
     rng = np.random.default_rng([int(problem.cfg.experiment.seed), REFERENCE_REPEAT_BASE, HALVES_PART, 2])
