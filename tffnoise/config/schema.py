@@ -108,6 +108,10 @@ class Privacy:
     target_epsilon: float = spec(0.0, doc="If > 0, choose the noise multiplier that reaches this ε.", min=0.0)
     accountant: str = spec("rdp", doc="Privacy accountant.", choices=ACCOUNTANTS)
     membership_inference: bool = spec(True, doc="Run the membership-inference attacks after training.")
+    attacks: list = spec(None, doc="Membership-inference attacks: 'loss', 'trained' (the default pair), 'lira', 'rmia' (these two train reference models; engine = 'stacked').", factory=lambda: ["loss", "trained"])
+    reference_models: int = spec(16, doc="Reference models for 'lira' / 'rmia', trained as one stacked cell on random halves of the population.", min=1)
+    audit: bool = spec(False, doc="One-run DP audit (Steinke et al. 2023): insert canaries, report an ε lower bound beside the accountant's ε.")
+    audit_canaries: int = spec(1000, doc="Canaries of the one-run audit, each included by a seeded fair coin (privacy.audit only).", min=2)
 
 
 @dataclass

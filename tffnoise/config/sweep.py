@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from tffnoise.config.load import apply_overrides
 from tffnoise.config.schema import Config, Training
 from tffnoise.config.validate import MAX_RUNS, config_from_dict
+from tffnoise.privacy.attack_config import ATTACK_DEFAULTS
 from tffnoise.errors import ConfigError
 
 
@@ -50,6 +51,9 @@ def setting_key(config: dict) -> str:
     for key, default in DIVERGENCE_DEFAULTS.items():  # added later: default values keep older stores' ids
         if d["training"].get(key) == default:
             d["training"].pop(key)
+    for key, default in ATTACK_DEFAULTS.items():  # added later (issue 22): default values keep older stores' ids
+        if d.get("privacy", {}).get(key) == default:
+            d["privacy"].pop(key)
     # a mechanism at level 0 is the clean run (tested bit-identical), so sweeps run it once
     d["noise"] = {k: v for k, v in (d.get("noise") or {}).items() if v.get("level", 0) != 0}
     return hashlib.sha256(canonical(d).encode()).hexdigest()[:12]

@@ -16,6 +16,7 @@ from tffnoise.config.noise import build_noise, check_layer_noise, check_noise
 from tffnoise.config.sizes import MAX_RUNS, check_data_fit, check_sizes, rounds_from_epochs
 from tffnoise.config.unused import check_unused
 from tffnoise.errors import ConfigError
+from tffnoise.privacy.attack_config import check_attacks
 
 __all__ = ["MAX_RUNS", "build_section", "check_data_fit", "check_value", "config_from_dict", "rounds_from_epochs"]
 
@@ -106,5 +107,6 @@ def config_from_dict(data: dict) -> schema.Config:
     check_sizes(cfg)
     check_unused(cfg)
     check_noise(cfg)
+    check_attacks(cfg)
     _check_sweep(cfg.sweep)
     return cfg

@@ -1,4 +1,5 @@
-"""Differential-privacy accounting and membership-inference attacks.
+"""Differential-privacy accounting, membership-inference attacks (loss, trained, LiRA, RMIA) and the
+one-run audit.
 
 The names are loaded on first use, so `import tffnoise.privacy` costs nothing until something is called
 (dp-accounting and scikit-learn each take about a second to import).
@@ -18,6 +19,12 @@ _EXPORTS = {
     "loss_threshold_attack": "mia",
     "trained_attack": "mia",
     "run_attacks": "mia",
+    "roc_curve": "roc",
+    "tpr_at_fpr": "roc",
+    "summarize": "roc",
+    "lira_online": "lira",
+    "lira_offline": "lira",
+    "epsilon_lower_bound": "audit",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -65,11 +65,12 @@ def _f(x):
 
 def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> None:
     from tffnoise.algorithms.problem import prepare
+    from tffnoise.privacy.canaries import with_canaries
 
     cfg = specs[0].config
     t0 = time.time()
     ckpts = [load_checkpoint(store, s.run_id) for s in specs]
-    problem = prepare(cfg, [s.repeat for s in specs], dataset)
+    problem = with_canaries(prepare(cfg, [s.repeat for s in specs], dataset))  # privacy.audit: canaries in
     engine = make_engine(engine_name, problem)
     freeze_import_heap()  # TF/TFF are imported by now
     R = len(specs)

@@ -12,11 +12,53 @@ def epsilon_curve(problem, engine) -> list[float] | None:
     if cfg.privacy.mode == "none" or getattr(engine, "noise_multiplier", None) is None:
         return None
     from tffnoise.algorithms.dp import epsilons
+    from tffnoise.privacy.canaries import accounting_problem
 
-    return epsilons(cfg, problem, engine.noise_multiplier)
+    return epsilons(cfg, accounting_problem(problem), engine.noise_multiplier)
+
+
+# The keys each of the default attacks writes, so an attack left out of privacy.attacks leaves no number.
+BASE_KEYS = {"loss": ("mia_auc", "mia_advantage"), "trained": ("mia_trained_auc", "mia_trained_advantage")}
 
 
 def membership_inference(problem, engine) -> list[dict]:
+    """The attacks privacy.attacks names: the loss-threshold and trained attacks (`baseline_attacks`),
+    and LiRA / RMIA on reference models (`privacy.strong`), merged per repeat."""
+    from tffnoise.privacy.attack_config import strong
+
+    attacks = problem.cfg.privacy.attacks
+    results = baseline_attacks(problem, engine)
+    drop = [k for a, keys in BASE_KEYS.items() if a not in attacks for k in keys]
+    results = [{k: v for k, v in res.items() if k not in drop} for res in results]
+    chosen = strong(problem.cfg)
+    if chosen:
+        from tffnoise.privacy.strong import strong_attacks
+
+        for res, extra in zip(results, strong_attacks(problem, engine, chosen, problem.cfg.privacy.reference_models)):
+            res.update(extra)
+    if problem.cfg.privacy.audit:
+        for res, extra in zip(results, one_run_audit(problem, engine)):
+            res.update(extra)
+    return results
+
+
+def one_run_audit(problem, engine) -> list[dict]:
+    """Per repeat: the one-run audit's ε lower bound at the run's δ, beside the accountant's ε when the
+    run has one (`audit_exceeds_epsilon`: the bound is above it, so the run is not as private as accounted)."""
+    from tffnoise.privacy.audit import audit
+    from tffnoise.privacy.canaries import canary_scores
+
+    eps = epsilon_curve(problem, engine)
+    out = []
+    for ri, scores in enumerate(canary_scores(problem, engine)):
+        res = audit(scores, problem.canaries.included[ri], delta=problem.cfg.privacy.delta)
+        if eps is not None:
+            res["audit_exceeds_epsilon"] = bool(res["audit_epsilon_lower"] > eps[-1])
+        out.append(res)
+    return out
+
+
+def baseline_attacks(problem, engine) -> list[dict]:
     """Per repeat: members = a sample of the examples the attacked model (the one `predict_proba` gives)
     was trained on (`stacked.trained_examples`: for no-sync the picked learner's own, for fedavg the
     selected rounds' batches), non-members = held-out test examples (same count, seeded);
@@ -25,8 +67,10 @@ def membership_inference(problem, engine) -> list[dict]:
     from tffnoise.algorithms.stacked import trained_examples
     from tffnoise.privacy.mia import run_attacks
 
+    from tffnoise.privacy.canaries import real_examples
+
     R = len(problem.repeats)
-    trained = trained_examples(problem, engine.selection)
+    trained = trained_examples(problem, engine.selection) & real_examples(problem)
     picks, xs = [], []
     for ri, r in enumerate(problem.repeats):
         rng = np.random.default_rng(numpy_seed(problem.cfg.experiment.seed, r, 4))
