@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataNotFoundError, UserError
-from .dataset import Dataset
+from .dataset import Dataset, from_files
 
 BINARY, PYTHON = "binary", "python"
 # Looked for in this order inside each folder searched; binary first because it needs no unpickling.
@@ -45,19 +45,8 @@ def load(source: str, path: Path | None, data_dirs: list[Path], train_limit=None
         x_train, y_train = read(store, train_names, train_limit)
         x_test, y_test = read(store, test_names, test_limit)
         paths = (str(location),) if store.is_archive else tuple(str(location / n) for n in store.read_names)
-    return Dataset(
-        name="cifar10",
-        x_train=x_train,
-        y_train=y_train,
-        x_test=x_test,
-        y_test=y_test,
-        num_classes=10,
-        synthetic=False,
-        train_ids=np.arange(len(y_train), dtype=np.int64),
-        test_ids=np.arange(len(y_test), dtype=np.int64),
-        source_paths=paths,
-        description=f"CIFAR-10 ({fmt} version, {location}), {len(y_train)} train / {len(y_test)} test images",
-    )
+    return from_files("cifar10", (x_train, y_train), (x_test, y_test), 10, paths,
+                      f"CIFAR-10 ({fmt} version, {location}), {len(y_train)} train / {len(y_test)} test images")
 
 
 def find(path: Path | None, data_dirs: list[Path]) -> Path:

@@ -46,3 +46,12 @@ class Dataset:
     def input_shape(self) -> tuple[int, ...]:
         """Per-example shape, what a model's input layer needs."""
         return tuple(self.x_train.shape[1:])
+
+
+def from_files(name: str, train: tuple, test: tuple, num_classes: int, paths: tuple, description: str) -> Dataset:
+    """A real dataset read from files: each example's id is its position in the file (or archive)."""
+    (x_train, y_train), (x_test, y_test) = train, test
+    return Dataset(name=name, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
+                   num_classes=num_classes, synthetic=False,
+                   train_ids=np.arange(len(y_train), dtype=np.int64), test_ids=np.arange(len(y_test), dtype=np.int64),
+                   source_paths=tuple(paths), description=description)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataNotFoundError, UserError
-from .dataset import Dataset
+from .dataset import Dataset, from_files
 
 IMAGES, LABELS = "images", "labels"
 # (split, kind) -> file name; each may also end in .gz.
@@ -48,19 +48,8 @@ def load(source: str, path: Path | None, data_dirs: list[Path], train_limit=None
     xtr, ytr = _read_split(files, "train", train_limit)
     xte, yte = _read_split(files, "test", test_limit)
     folder = files[("train", IMAGES)].parent
-    return Dataset(
-        name=source,
-        x_train=xtr,
-        y_train=ytr,
-        x_test=xte,
-        y_test=yte,
-        num_classes=10,
-        synthetic=False,
-        train_ids=np.arange(len(ytr), dtype=np.int64),
-        test_ids=np.arange(len(yte), dtype=np.int64),
-        source_paths=tuple(str(files[key]) for key in FILES),
-        description=f"{TITLES[source]} (IDX files in {folder}), {len(ytr)} train / {len(yte)} test images",
-    )
+    return from_files(source, (xtr, ytr), (xte, yte), 10, tuple(str(files[key]) for key in FILES),
+                      f"{TITLES[source]} (IDX files in {folder}), {len(ytr)} train / {len(yte)} test images")
 
 
 def find(source: str, path: Path | None, data_dirs: list[Path]) -> dict[tuple[str, str], Path]:

@@ -141,19 +141,24 @@ def _rdp_epsilon(orders, rdp, delta: float) -> float:
 # ---------------------------------------------------------------------------------------------- DP-SGD
 
 
+def _steps_checked(noise_multiplier, sample_rate, delta, accountant, sampling, steps):
+    """(σ, q, δ, accounted units, ε or None): the ε is already known for zero steps (0) and for no noise (∞)."""
+    sigma, q, delta = _check_common(noise_multiplier, sample_rate, delta, accountant, sampling)
+    steps = _check_int("privacy.steps", steps, low=0, allowed="an integer >= 0")
+    units = _units(steps, q, sampling)
+    trivial = 0.0 if units == 0 else math.inf if sigma == 0.0 else None
+    return sigma, q, delta, units, trivial
+
+
 def dp_sgd_epsilon(*, noise_multiplier: float, sample_rate: float, steps: int, delta: float,
                    accountant: str = "rdp", sampling: str = "poisson") -> float:
     """ε after `steps` DP-SGD steps (example-level, add-or-remove-one); see the module docstring for `sampling`.
 
     Returns math.inf when there is no noise and at least one step, 0.0 for zero steps.
     """
-    sigma, q, delta = _check_common(noise_multiplier, sample_rate, delta, accountant, sampling)
-    steps = _check_int("privacy.steps", steps, low=0, allowed="an integer >= 0")
-    units = _units(steps, q, sampling)
-    if units == 0:
-        return 0.0
-    if sigma == 0.0:
-        return math.inf
+    sigma, q, delta, units, trivial = _steps_checked(noise_multiplier, sample_rate, delta, accountant, sampling, steps)
+    if trivial is not None:
+        return trivial
     if accountant == "rdp":
         orders, rdp = _unit_rdp(sigma, q, sampling)
         return _rdp_epsilon(orders, units * rdp, delta)
@@ -258,13 +263,9 @@ def classic_rdp_epsilon(*, noise_multiplier: float, sample_rate: float, steps: i
     Kept to compare with figures quoted from tensorflow-privacy's tutorials; it is looser than
     `dp_sgd_epsilon`'s RDP conversion (dp-accounting uses the tighter one of Canonne, Kamath and Steinke).
     """
-    sigma, q, delta = _check_common(noise_multiplier, sample_rate, delta, "rdp", sampling)
-    steps = _check_int("privacy.steps", steps, low=0, allowed="an integer >= 0")
-    units = _units(steps, q, sampling)
-    if units == 0:
-        return 0.0
-    if sigma == 0.0:
-        return math.inf
+    sigma, q, delta, units, trivial = _steps_checked(noise_multiplier, sample_rate, delta, "rdp", sampling, steps)
+    if trivial is not None:
+        return trivial
     orders = [a for a in orders if a > 1]
     if not orders:
         raise ConfigError("privacy.orders", orders, "at least one RDP order > 1")
