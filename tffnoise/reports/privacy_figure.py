@@ -17,7 +17,7 @@ from tffnoise.records import runs as _rec
 from tffnoise.records.groups import Grouping
 from tffnoise.reports.figure_style import (MARKERS, color, mech_color, new_figure, plain_numbers, save_figure,
                                            title, wrap)
-from tffnoise.reports.privacy_points import CLEAN, DP, curves, privacy_points
+from tffnoise.reports.privacy_points import CLEAN, DP, MECHANISM, curves, privacy_points
 
 CHANCE_TPR = 0.01   # a guessing attacker's TPR at 1% FPR
 DP_COLORS = ["#000000", "#8c564b", "#e377c2", "#17becf"]
@@ -70,8 +70,12 @@ def _tpr_figure(grouping: Grouping, attacks: list[str], synthetic: bool) -> Figu
     for ax, attack in zip(axes, attacks):
         points = privacy_points(grouping, attack)
         missing = sum(1 for p in points if not math.isfinite(p.tpr))
+        clean_of = {p.key.setting_id: p for p in points if p.kind == CLEAN}
         for family, ps in curves(points).items():
             c, marker, ls = _style(family, ps, seen)
+            start = clean_of.get(ps[0].key.clean_id) if ps[0].kind == MECHANISM else None
+            if start is not None and math.isfinite(start.tpr):   # a mechanism's line starts at its clean setting
+                ax.plot([start.tpr, ps[0].tpr], [start.acc, ps[0].acc], color=c, ls=":", lw=1)
             ax.errorbar([p.tpr for p in ps], [p.acc for p in ps], xerr=[p.tpr_sd for p in ps],
                         yerr=[p.acc_sd for p in ps], color=c, marker=marker, ls=ls, ms=6, capsize=2, lw=1.2)
             for p in ps:

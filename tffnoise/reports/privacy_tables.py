@@ -21,8 +21,8 @@ HOW_TO_READ = (
     "the same population examples): its AUC, and its TPR at 1% FPR (Carlini et al. 2022: what an attacker "
     "gets right when it may be wrong about 1 non-member in 100; chance is 0.01). A TPR below 1/n (n "
     "attacked members) is the floor 1/n, marked *below resolution*. Per setting: the mean over done "
-    "repeats with a Student-t 95% CI over repeats; per run: the value with its bootstrap 95% CI over "
-    "attacked examples.")
+    "repeats with a Student-t 95% CI over repeats (cut to [0, 1]; with 2 repeats it is wide); per run: the "
+    "value with its bootstrap 95% CI over attacked examples.")
 
 
 def _has_privacy(rec: dict) -> bool:
@@ -40,8 +40,8 @@ def _tpr_mean_cell(runs: list[dict], attack: str) -> str:
     vals = _rec.metric_values(runs, _rec.attack_key(attack))
     if not vals:
         return "–"
-    mean, lo, hi = mean_ci_t(vals)
-    text = f"{mean:.4f}" + (f" {fmt_ci(lo, hi)}" if math.isfinite(lo) else "")
+    mean, lo, hi = mean_ci_t(vals)   # a rate: the interval is cut to [0, 1]
+    text = f"{mean:.4f}" + (f" {fmt_ci(max(lo, 0.0), min(hi, 1.0))}" if math.isfinite(lo) else "")
     below = sum(_rec.below_resolution(r, attack) for r in runs)
     return text + (f" ({below}/{len(vals)} {BELOW})" if below else "")
 
