@@ -107,13 +107,13 @@ def run_table(grouping: Grouping) -> list[str]:
     rows = []
     for r in runs:
         key = grouping.key(r)
-        rows.append([r.get("run_id", "?"), key.label() if key.is_clean else f"{key.setup} · {key.label()}",
-                     r.get("repeat", ""), fmt(_rec.final_metric(r, "test_accuracy"))]
+        rows.append([r.get("run_id", "?"), key.setup, key.label(), r.get("repeat", ""),
+                     fmt(_rec.final_metric(r, "test_accuracy"))]
                     + [fmt(_rec.final_metric(r, n), _BASE_DIGITS[n]) for n in base] + [_audit_cell([r])] * bool(audit)
                     + [fmt(_rec.final_metric(r, _rec.attack_key(a, "auc")), 3) for a in aucs]
                     + [_tpr_run_cell(r, a) for a in tprs])
-    headers = ["run", "setting", "repeat", "test acc"] + _headers(base, audit, aucs, tprs)
-    return ["### Privacy per run", "", markdown_table(headers, rows, align="lll" + "r" * (len(headers) - 3)), ""]
+    headers = ["run", "setup", "group", "repeat", "test acc"] + _headers(base, audit, aucs, tprs)
+    return ["### Privacy per run", "", markdown_table(headers, rows, align="llll" + "r" * (len(headers) - 4)), ""]
 
 
 def equal_leakage_section(grouping: Grouping) -> list[str]:
