@@ -36,9 +36,10 @@ def _records(make_run, config_for, *, below_in_last=False):
                                  "mia_lira_tpr_at_1fpr_ci": [t - 0.02, t + 0.02],
                                  "mia_lira_tpr_at_1fpr_below_resolution": below,
                                  "mia_rmia_tpr_at_1fpr": t, "mia_rmia_auc": 0.5 + t})
-            if dp:
-                rec["final"].update({"noise_multiplier": level, "audit_epsilon_lower": 0.3,
-                                     "audit_exceeds_epsilon": False})
+            if dp:   # a broken DP run: z = 4's first repeat audits above its ε (2.5)
+                broken = level == 4.0 and r == 0
+                rec["final"].update({"noise_multiplier": level, "audit_epsilon_lower": 3.0 if broken else 0.3,
+                                     "audit_exceeds_epsilon": broken})
             recs.append(rec)
     return recs
 
@@ -81,6 +82,7 @@ def test_summary_tables_show_tpr_beside_auc_per_setting_and_run(tmp_path, make_r
     assert "| 0.1200 [0.0952, 0.1448] |" in text
     assert "(1/3 below resolution)" in text and "≤ 0.0005 (below resolution)" in text
     assert "| 0.1200 [0.1000, 0.1400] |" in text       # one run with its bootstrap interval over examples
+    assert "| 1.200 **exceeds ε in 1/3** |" in text and "| 0.300 |" in text   # the audit beside ε
     assert "linear interpolation along its level curve" in text
     assert "Accuracy at equal LiRA TPR@1%FPR" in text and "Accuracy at equal RMIA TPR@1%FPR" in text
 
