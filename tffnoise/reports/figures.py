@@ -26,6 +26,8 @@ from tffnoise.reports.figure_style import (CLEAN, MARKERS, SYNTHETIC_TAG, TUKEY_
                                            mech_color, new_figure, plain_numbers, save_figure, say_if_degenerate,
                                            title, wrap)
 from tffnoise.records.groups import Grouping
+# the privacy figure (TPR at 1% FPR against accuracy) lives in its own module; importable from here as before
+from tffnoise.reports.privacy_figure import figure_privacy_frontier, plot_privacy_frontier  # noqa: F401
 
 
 def _grouping(records) -> Grouping:
@@ -237,6 +239,3 @@ def plot_mechanisms_vs_level(records, path: str | os.PathLike, *, rows: list[dic
                              synthetic: bool | None = None) -> Path | None:
     return save_figure(figure_mechanisms_vs_level(records, rows=rows, synthetic=synthetic), path)
 
-
-# Privacy: accuracy versus TPR at 1% FPR (or AUC where no strong attack ran): reports/privacy_figure.py
-from tffnoise.reports.privacy_figure import figure_privacy_frontier, plot_privacy_frontier  # noqa: E402,F401
