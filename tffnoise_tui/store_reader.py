@@ -197,7 +197,8 @@ class StoreReader:
         for r in rows:
             problem = self.history_problem(r) if r.get("status") in FINISHED else None
             history = self.metrics(r["run_id"]) if r.get("status") == "done" and not problem else []
-            rec = make_record(r, config=self.config(r["run_id"]), history=history)
+            final = (self.run_json(r["run_id"], "summary.json") or {}).get("final") if r.get("status") == "done" else None
+            rec = make_record(r, config=self.config(r["run_id"]), history=history, final=final)
             rec["history_incomplete"] = problem
             out.append(rec)
         return out

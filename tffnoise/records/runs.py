@@ -138,3 +138,37 @@ def slug(text: str) -> str:
     while "__" in s:
         s = s.replace("__", "_")
     return s[:120]
+
+
+# Membership inference (docs/privacy.md "Metrics"): the attacks whose AUC and TPR at 1% FPR a run may hold,
+# as `mia_<attack>_auc`, `mia_<attack>_tpr_at_1fpr` (+ `_ci`, `_below_resolution`), in the order reports show them.
+ATTACKS = ("lira", "rmia", "lira_offline", "rmia_offline", "loss")
+ATTACK_LABELS = {"lira": "LiRA", "rmia": "RMIA", "lira_offline": "LiRA offline", "rmia_offline": "RMIA offline",
+                 "loss": "loss"}
+TPR_1 = "tpr_at_1fpr"
+
+
+def attack_key(attack: str, metric: str = TPR_1) -> str:
+    """``mia_lira_tpr_at_1fpr``, ``mia_rmia_auc``: the key of one attack's metric in ``rec["final"]``."""
+    return f"mia_{attack}_{metric}"
+
+
+def below_resolution(rec: dict, attack: str, metric: str = TPR_1) -> bool:
+    """The attack's TPR is the 1/n floor: it may be that weak, but the attacked examples cannot tell."""
+    return bool((rec.get("final") or {}).get(attack_key(attack, metric) + "_below_resolution"))
+
+
+def attack_ci(rec: dict, attack: str, metric: str = TPR_1) -> tuple[float, float]:
+    """The run's bootstrap interval over examples of one attack metric; (nan, nan) when absent."""
+    ci = (rec.get("final") or {}).get(attack_key(attack, metric) + "_ci")
+    try:
+        lo, hi = (float(v) for v in ci)
+    except (TypeError, ValueError):
+        return (math.nan, math.nan)
+    return (lo, hi)
+
+
+def attacks_run(records: Iterable[dict], metric: str = TPR_1) -> list[str]:
+    """The attacks (in `ATTACKS` order) that gave ``metric`` in at least one of ``records``."""
+    records = list(records)
+    return [a for a in ATTACKS if any(math.isfinite(final_metric(r, attack_key(a, metric))) for r in records)]

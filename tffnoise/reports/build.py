@@ -18,6 +18,7 @@ from tffnoise.metrics.stability import stability_table
 from tffnoise.records import groups as _groups
 from tffnoise.records import runs as _rec
 from tffnoise.runner.atomic import write_text
+from tffnoise.reports.privacy_tables import privacy_sections
 from tffnoise.reports.tables import fmt, fmt_ci, fmt_p, markdown_table
 
 SYNTHETIC_BANNER = ("> **⚠ SYNTHETIC** – at least one run in this report is synthetic (generated data, not a "
@@ -145,25 +146,6 @@ def _diverged_section(grouping: _groups.Grouping) -> list[str]:
     return out
 
 
-def _dp_section(grouping: _groups.Grouping) -> list[str]:
-    rows = []
-    for key, runs in grouping.groups.items():
-        eps = _rec.metric_values(runs, "epsilon")
-        auc = _rec.metric_values(runs, "mia_auc")
-        if not eps and not auc:
-            continue
-        acc = _rec.metric_values(runs, "test_accuracy")
-        rows.append([key.setup, runs[0].get("protocol", ""), key.line(), f"{key.level:g}", len(runs), fmt(_mean(acc)), fmt(_mean(eps), 3) if eps else "–",
-                     fmt(_mean(auc), 3) if auc else "–"])
-    if not rows:
-        return []
-    return ["## Privacy comparison", "",
-            "Mean over done runs. ε: the (ε, δ) accountant's ε where the protocol reports one; MIA AUC: "
-            "membership-inference attack AUC (0.5 = attacker cannot tell members from non-members).", "",
-            markdown_table(["setup", "protocol", "group", "σ", "n", "test acc", "ε", "MIA AUC"], rows,
-                           align="lllrrrrr"), ""]
-
-
 def _summary_markdown(grouping: _groups.Grouping, figures: list[Path], synthetic: bool) -> str:
     records = grouping.records
     stab = stability_table(grouping)
@@ -179,7 +161,7 @@ def _summary_markdown(grouping: _groups.Grouping, figures: list[Path], synthetic
     out += ["", HOW_TO_READ]
     for setup in grouping.setups:
         out += _setup_section(grouping, setup, stab, comp)
-    out += _dp_section(grouping)
+    out += privacy_sections(grouping)
     out += _diverged_section(grouping)
     if figures:
         out += ["## Figures", ""] + [f"- [{p.name}]({p.name})" for p in figures] + [""]
@@ -191,7 +173,7 @@ def build_report(records: Iterable[dict], out_dir: str | os.PathLike) -> dict:
 
     Figures (each skipped when there is nothing to plot): ``boxplot_test_accuracy_<setup>.png`` per
     setup, ``cumulative_train_loss.png``, ``mechanisms_vs_level.png``, ``privacy_frontier.png`` (only
-    when some run has a MIA AUC). Every write is atomic (temp file + ``os.replace``).
+    when some run has a MIA AUC or a strong attack's TPR at 1% FPR). Every write is atomic (temp file + ``os.replace``).
 
     Returns ``{"figures": [paths], "summary": path, "skipped": [names not drawn]}``.
     """
@@ -220,7 +202,7 @@ def build_report(records: Iterable[dict], out_dir: str | os.PathLike) -> dict:
                                                                      synthetic=synthetic))
     add("mechanisms_vs_level.png", _fig.plot_mechanisms_vs_level(grouping, out / "mechanisms_vs_level.png",
                                                                  synthetic=synthetic))
-    if any(math.isfinite(_rec.final_metric(r, "mia_auc")) for r in records):
+    if any(math.isfinite(_rec.final_metric(r, "mia_auc")) for r in records) or _rec.attacks_run(records):
         add("privacy_frontier.png", _fig.plot_privacy_frontier(grouping, out / "privacy_frontier.png",
                                                                synthetic=synthetic))
     summary = out / "summary.md"

@@ -26,6 +26,8 @@ from tffnoise.reports.figure_style import (CLEAN, MARKERS, SYNTHETIC_TAG, TUKEY_
                                            mech_color, new_figure, plain_numbers, save_figure, say_if_degenerate,
                                            title, wrap)
 from tffnoise.records.groups import Grouping
+# the privacy figure (TPR at 1% FPR against accuracy) lives in its own module; importable from here as before
+from tffnoise.reports.privacy_figure import figure_privacy_frontier, plot_privacy_frontier  # noqa: F401
 
 
 def _grouping(records) -> Grouping:
@@ -237,49 +239,3 @@ def plot_mechanisms_vs_level(records, path: str | os.PathLike, *, rows: list[dic
                              synthetic: bool | None = None) -> Path | None:
     return save_figure(figure_mechanisms_vs_level(records, rows=rows, synthetic=synthetic), path)
 
-
-# Privacy: accuracy versus membership-inference AUC
-
-def figure_privacy_frontier(records, *, synthetic: bool | None = None) -> Figure | None:
-    """Mean test accuracy against mean MIA AUC per group (error bars: SD over repeats); ε annotated
-    where the runs report one. ``None`` when no done run has a finite ``mia_auc``."""
-    grouping = _grouping(records)
-    synthetic = _synthetic(grouping, synthetic)
-    pts = []
-    for key, runs in grouping.groups.items():
-        auc = _rec.metric_values(runs, "mia_auc")
-        acc = _rec.metric_values(runs, "test_accuracy")
-        if not auc or not acc:
-            continue
-        eps = _rec.metric_values(runs, "epsilon")
-        pts.append((key, np.mean(auc), np.std(auc), np.mean(acc), np.std(acc), np.mean(eps) if eps else math.nan))
-    if not pts:
-        return None
-    fig = new_figure(8.5, 5.5)
-    ax = fig.add_subplot()
-    setups = list(dict.fromkeys(p[0].setup for p in pts))
-    for key, auc, auc_sd, acc, acc_sd, eps in pts:
-        i = setups.index(key.setup)
-        ax.errorbar(auc, acc, xerr=auc_sd, yerr=acc_sd, fmt=MARKERS[i % len(MARKERS)], color=color(i),
-                    ms=6, capsize=2, lw=0.8)
-        text = key.label() + (f", ε={eps:.2g}" if math.isfinite(eps) else "")
-        ax.annotate(text, (auc, acc), textcoords="offset points", xytext=(5, 4), fontsize=7)
-    ax.axvline(0.5, color="#888888", ls=":", lw=1)
-    ax.margins(x=0.2, y=0.1)
-    handles = [Line2D([], [], color=color(i), marker=MARKERS[i % len(MARKERS)], ls="", label=s)
-               for i, s in enumerate(setups)]
-    handles.append(Line2D([], [], color="#888888", ls=":", label="AUC 0.5 = no membership leakage"))
-    ax.legend(handles=handles, fontsize=8)
-    ax.set_xlabel("membership-inference AUC (lower = more private)")
-    ax.set_ylabel("final test accuracy")
-    ax.grid(alpha=0.3)
-    plain_numbers(ax)
-    has_eps = any(math.isfinite(p[5]) for p in pts)
-    ax.set_title(wrap(title("Test accuracy against membership-inference AUC per group (mean ± SD over repeats"
-                            + ("; ε where accounted)" if has_eps else "; no run accounted ε)"), synthetic), 8.5, 10),
-                 fontsize=10)
-    return fig
-
-
-def plot_privacy_frontier(records, path: str | os.PathLike, *, synthetic: bool | None = None) -> Path | None:
-    return save_figure(figure_privacy_frontier(records, synthetic=synthetic), path)

@@ -1,4 +1,6 @@
-"""The DP tab: ε and membership-inference AUC per group (table) and per run against ε (plot)."""
+"""The DP tab: ε, the audit's lower bound, the loss attack's AUC and LiRA's / RMIA's TPR at 1% FPR per group
+(table: means over the group's runs, as `tffnoise report`'s privacy table), accuracy and AUC per run
+against ε (plot)."""
 from __future__ import annotations
 
 import math
@@ -10,7 +12,12 @@ from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from tffnoise.records.groups import Grouping
+from tffnoise_tui.widgets.results_table import LIRA_TPR, RMIA_TPR, value
 from tffnoise_tui.widgets.run_table import fmt
+
+#: (column, record key, format) of the table after the group and its run count
+COLUMNS = (("acc", "test_accuracy", ".3f"), ("ε", "epsilon", ".2f"), ("MIA AUC", "mia_auc", ".3f"),
+           ("LiRA TPR@1%", LIRA_TPR, ".3f"), ("RMIA TPR@1%", RMIA_TPR, ".3f"), ("audit ε≥", "audit_epsilon_lower", ".2f"))
 
 
 def mean(vals) -> float:
@@ -37,28 +44,28 @@ class DpView(Vertical):
         yield PlotextPlot(id="dp-plot")
 
     def show(self, records: list[dict], grouping: Grouping) -> None:
-        dp = [r for r in records if r.get("epsilon") is not None or r.get("mia_auc") is not None]
+        dp = [r for r in records if any(value(r, key) is not None for _, key, _ in COLUMNS[1:])]
         t = self.query_one("#dp-table", DataTable)
         t.clear(columns=True)
         note = self.query_one("#dp-note", Static)
         plot = self.query_one("#dp-plot", PlotextPlot)
         plot.display = bool(dp)
         if not dp:
-            note.update("no runs with ε or MIA AUC in this store (set privacy.mode = 'dp-sgd' or 'dp-fedavg')")
+            note.update("no runs with ε or membership-inference results in this store (set privacy.mode = "
+                        "'dp-sgd' or 'dp-fedavg', or privacy.attacks)")
             return
-        note.update("lower ε = stronger privacy · MIA AUC near 0.5 = the attack fails")
-        for c in ("group", "n", "acc", "ε", "MIA AUC"):
+        note.update("lower ε = stronger privacy · MIA AUC near 0.5, TPR@1% near 0.01 = the attack fails")
+        for c in ("group", "n") + tuple(c for c, _, _ in COLUMNS):
             t.add_column(c, key=c)
         groups: dict = defaultdict(list)
         for r in dp:
             groups[grouping.key(r)].append(r)
         one_setup = len({k.setup for k in groups}) == 1
         rows = [(k.label() if one_setup else f"{k.setup} · {k.label()}", len(runs),
-                 mean(r.get("test_accuracy") for r in runs), mean(r.get("epsilon") for r in runs),
-                 mean(r.get("mia_auc") for r in runs)) for k, runs in groups.items()]
+                 *(mean(value(r, key) for r in runs) for _, key, _ in COLUMNS)) for k, runs in groups.items()]
         rows.sort(key=lambda x: (math.isnan(x[3]), -x[3] if not math.isnan(x[3]) else 0))
-        for label, n, acc, eps, auc in rows:
-            t.add_row(label[:36], str(n), num(acc), num(eps, ".2f"), num(auc))
+        for label, n, *vals in rows:
+            t.add_row(label[:36], str(n), *(num(v, spec) for v, (_, _, spec) in zip(vals, COLUMNS)))
         self._plot(plot, dp)
 
     @staticmethod

@@ -1,15 +1,29 @@
 """The Results runs table: one row per run, the sorted column marked ▲/▼ in its header, marked runs (for
-the curves overlay) with a ● before the id; `export_rows` gives the same table for CSV / Markdown."""
+the curves overlay) with a ● before the id; `export_rows` gives the same table for CSV / Markdown.
+
+Beside the loss attack's AUC, LiRA's and RMIA's TPR at 1% FPR (docs/privacy.md: what AUC hides at the low
+false-positive rates that matter); a TPR at the 1/n floor reads `<0.0005` (below resolution)."""
 from __future__ import annotations
 
 from rich.text import Text
+from tffnoise.records.runs import attack_key, below_resolution
 from tffnoise_tui.widgets.run_table import KeyedTable, fmt, status_text
 
+LIRA_TPR, RMIA_TPR = attack_key("lira"), attack_key("rmia")
 RUN_COLUMNS = ("run_id", "status", "setup", "mechanism", "distribution", "level", "repeat", "test_accuracy",
-               "test_loss", "epsilon", "mia_auc", "round")
+               "test_loss", "epsilon", "mia_auc", LIRA_TPR, RMIA_TPR, "round")
 HEADERS = {"run_id": "run", "mechanism": "mech", "distribution": "dist", "repeat": "rep", "test_accuracy": "acc",
-           "test_loss": "loss", "epsilon": "ε", "mia_auc": "MIA AUC"}
-_SPECS = {"test_accuracy": ".3f", "test_loss": ".3f", "mia_auc": ".3f", "epsilon": ".2f", "level": "g"}
+           "test_loss": "loss", "epsilon": "ε", "mia_auc": "MIA AUC", LIRA_TPR: "LiRA TPR@1%",
+           RMIA_TPR: "RMIA TPR@1%"}
+_SPECS = {"test_accuracy": ".3f", "test_loss": ".3f", "mia_auc": ".3f", "epsilon": ".2f", "level": "g",
+          LIRA_TPR: ".3f", RMIA_TPR: ".3f"}
+_TPR = {LIRA_TPR: "lira", RMIA_TPR: "rmia"}
+
+
+def value(r: dict, c: str):
+    """The index row's value, else the summary's final metric (the attacks' numbers are only there)."""
+    v = r.get(c)
+    return (r.get("final") or {}).get(c) if v is None else v
 
 
 def header(col: str) -> str:
@@ -18,7 +32,9 @@ def header(col: str) -> str:
 
 def cell(r: dict, c: str, *, short: bool = True) -> str | Text:
     """A cell as shown (`short`: the run id cut to 8 characters, labels to 28)."""
-    v = r.get(c)
+    v = value(r, c)
+    if c in _TPR and v is not None and below_resolution(r, _TPR[c]):
+        return f"<{float(v):.2g}"
     if c == "run_id":
         return str(v)[:8] if short else str(v)
     if c == "status":
@@ -39,11 +55,11 @@ def export_rows(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
 def sort_rows(rows: list[dict], col: str, reverse: bool) -> list[dict]:
     """Numbers before text; runs without a value always last, whatever the direction."""
     def key(r):
-        v = r.get(col)
+        v = value(r, col)
         return (v if isinstance(v, (int, float)) else 0, "" if isinstance(v, (int, float)) else str(v))
 
-    valued = [r for r in rows if r.get(col) is not None]
-    return sorted(valued, key=key, reverse=reverse) + [r for r in rows if r.get(col) is None]
+    valued = [r for r in rows if value(r, col) is not None]
+    return sorted(valued, key=key, reverse=reverse) + [r for r in rows if value(r, col) is None]
 
 
 class ResultsTable(KeyedTable):
