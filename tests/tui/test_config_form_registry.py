@@ -43,6 +43,7 @@ async def _ready(pilot) -> ConfigForm:
     form = pilot.app.query_one("#form", ConfigForm)
     while not form.ready:
         await pilot.pause(0.02)
+    await form.section("noise").open()
     await pilot.pause()
     return form
 
