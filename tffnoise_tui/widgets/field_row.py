@@ -5,6 +5,7 @@ A row is a plain object until its section is opened: `read()` and `syntax_error(
 the editor would start with (`editor_start`), so the form validates every field without mounting it."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 from textual import on
@@ -33,6 +34,7 @@ class FieldRow(Widget):
         self.options, self.start, self.custom_text = editor_start(f.metadata, self.tp, value)
         self._editor: Input | Select | None = None
         self._custom: Input | None = None
+        self._cache: tuple | None = None  # (text, value, syntax error)
 
     def compose(self) -> ComposeResult:
         doc = self.f.metadata.get("doc", "")
@@ -56,10 +58,16 @@ class FieldRow(Widget):
         """The editor's value (the select's choice or the box's text), mounted or not."""
         return self.start if self._editor is None else self._editor.value
 
+    def _parsed(self, text: str) -> tuple:
+        """(value, TOML syntax error) of the box's text, parsed once per text: every validation reads every row."""
+        if self._cache is None or self._cache[0] != text:
+            self._cache = (text, parse_text(text, self.tp), toml_error(text, self.tp))
+        return self._cache[1:]
+
     def read(self):
         value = self._value()
         if self.options is None:
-            return parse_text(value, self.tp)
+            return copy.deepcopy(self._parsed(value)[0])  # a copy: the caller may edit the dict it builds
         if value == PLUGIN and self.custom_text is not None:
             return (self.custom_text if self._custom is None else self._custom.value).strip()
         return value
@@ -69,7 +77,7 @@ class FieldRow(Widget):
         if self.options is not None:
             return None
         text = self._value()
-        why = toml_error(text, self.tp)
+        why = self._parsed(text)[1]
         return f"{self.path}: {text.strip()!r} is not valid TOML ({why})" if why else None
 
     @on(Select.Changed)
