@@ -21,7 +21,8 @@ handled only once the screen's own work queued before it is done. Printed, media
 
 and, from start to the key's handler, the CPU time inside Textual's CSS matching (``Stylesheet.apply`` and
 ``update_nodes``), layout (``Screen._refresh_layout``) and rendering (``Screen._compositor_refresh``), and
-the number of widgets on the screen. ``--profile N`` also runs one start under cProfile and prints the N
+the number of widgets on the screen and of stylings (``Stylesheet.apply`` calls: each widget once, and again
+at every restyle, such as a class or focus change; a count, so as steady on a loaded machine as on an idle one). ``--profile N`` also runs one start under cProfile and prints the N
 functions with the most own time. Add ~20 ms of interpreter start-up before "usable".
 
 Not a test: numbers from a loaded machine mean nothing; run it on an idle one and say how idle (`uptime`).
@@ -54,6 +55,13 @@ from textual.css.stylesheet import Stylesheet
 from textual.screen import Screen
 
 spent = {"css": 0.0, "layout": 0.0, "render": 0.0}
+styled = [0]  # Stylesheet.apply calls: one a widget styled, again on each restyle (a steady count of the work)
+
+_apply = Stylesheet.apply
+def counted(*a, **kw):
+    styled[0] += 1
+    return _apply(*a, **kw)
+Stylesheet.apply = counted
 
 def timed(cls, name, part):
     inner = getattr(cls, name)
@@ -92,6 +100,7 @@ class Timed(tapp.TffnoiseApp):
         marks["usable"] = time.perf_counter()
         marks["cpu"] = time.process_time()
         marks["spent"] = dict(spent)
+        marks["styled"] = styled[0]
         marks["screen"] = type(self.screen).__name__
         marks["focused"] = type(self.focused).__name__ if self.focused else None
         marks["widgets"] = sum(1 for _ in self.screen.walk_children(with_self=False))
@@ -116,7 +125,7 @@ print("RESULT " + json.dumps({
     "first frame": app.first_frame - marks["mount"], "key answered": u - marks["key"], "usable": u - t0,
     "usable, CPU": marks["cpu"],
     "settled": max(0.0, marks["idle"] - u), **{f"  in {k}": v for k, v in marks["spent"].items()},
-    "widgets": marks["widgets"], "screen": marks["screen"], "focused": marks["focused"]}))
+    "widgets": marks["widgets"], "styled": marks["styled"], "screen": marks["screen"], "focused": marks["focused"]}))
 """
 
 
@@ -146,7 +155,8 @@ def main(argv=None) -> int:
             once(tmp, args.screen, args.profile)
     first = runs[0]
     print(f"tffnoise-tui cold start to a usable {args.screen} screen ({first['screen']}, {first['widgets']} widgets, "
-          f"key answered by {first['focused']}'s chain), {args.repeats} runs (median, min–max):")
+          f"{first['styled']} widget stylings, key answered by {first['focused']}'s chain), {args.repeats} runs "
+          "(median, min–max):")
     for phase, value in first.items():
         if isinstance(value, float):
             vals = [r[phase] for r in runs]

@@ -18,8 +18,9 @@ class FormSection(Collapsible):
     """
 
     def __init__(self, name: str, title, widgets: list[Widget], *, open_: bool = False):
+        # the class Collapsible sets on mount, set here: adding it then would restyle the section once more
         super().__init__(*(widgets if open_ else ()), title=title, collapsed=not open_, id=f"sec-{name}",
-                         classes="-open" if open_ else "")
+                         classes="-open" if open_ else "-collapsed")
         self.section = name
         self._pending: list[Widget] = [] if open_ else list(widgets)
         self._mounting: AwaitMount | None = None
