@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.app import App
 from textual.widgets import Select
 
 from tffnoise.config.load import read_toml
@@ -13,25 +12,10 @@ from tffnoise_tui.widgets.config_form import SECTION_ORDER, ConfigForm, FieldRow
 from tffnoise_tui.widgets.form_values import wid
 
 from .conftest import make_app
+from .test_config_form_registry import FormApp, form_ready
 
 pytestmark = pytest.mark.timeout(90)
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
-
-
-class _FormApp(App):
-    def __init__(self, data: dict):
-        super().__init__()
-        self._data = data
-
-    def compose(self):
-        yield ConfigForm(self._data, id="form")
-
-
-async def _ready(pilot) -> ConfigForm:
-    form = pilot.app.query_one("#form", ConfigForm)
-    while not form.ready:
-        await pilot.pause(0.02)
-    return form
 
 
 def _mounted(form: ConfigForm) -> set[str]:
@@ -87,8 +71,8 @@ async def test_an_error_in_a_closed_section_opens_it_under_its_field():
     data["data"]["partition"] = 3
     expected, _ = check(data)
     assert expected.startswith("data.partition: 3 is not allowed")
-    async with _FormApp(data).run_test(size=(80, 24)) as pilot:
-        form = await _ready(pilot)
+    async with FormApp(data).run_test(size=(80, 24)) as pilot:
+        form = await form_ready(pilot)
         await pilot.pause()
         assert form.error == expected
         assert not form.section("data").collapsed and form.section("model").collapsed
@@ -99,8 +83,8 @@ async def test_an_error_in_a_closed_section_opens_it_under_its_field():
 
 
 async def test_a_non_boolean_from_the_file_is_named_not_turned_into_true():
-    async with _FormApp({"data": {"synthetic": "yes"}}).run_test(size=(80, 24)) as pilot:
-        form = await _ready(pilot)
+    async with FormApp({"data": {"synthetic": "yes"}}).run_test(size=(80, 24)) as pilot:
+        form = await form_ready(pilot)
         await pilot.pause()
         assert form.error == "data.synthetic: 'yes' is not allowed; expected true or false"
         assert pilot.app.query_one(f"#{wid('data.synthetic')}", Select).value == "yes"
@@ -111,8 +95,8 @@ async def test_a_non_boolean_from_the_file_is_named_not_turned_into_true():
 async def test_closed_sections_read_as_their_opened_editors(name):
     """What the rows of a closed section read (`editor_start`) is what their editors read once mounted."""
     data = read_toml(RECIPES / name)
-    async with _FormApp(data).run_test(size=(80, 24)) as pilot:
-        form = await _ready(pilot)
+    async with FormApp(data).run_test(size=(80, 24)) as pilot:
+        form = await form_ready(pilot)
         before, error, runs = form.data(), form.error, form.runs
         assert len(_mounted(form)) < len(form.rows())
         await form.open_all()

@@ -14,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
 from tffnoise.config.fields import resolve_type
-from tffnoise_tui.widgets.form_values import (PLUGIN, custom_wid, editor_start, parse_text, toml_error, wid)
+from tffnoise_tui.widgets.form_values import PLUGIN, custom_wid, editor_start, parse_text, toml_error, wid
 
 
 class FieldRow(Widget):
