@@ -30,7 +30,9 @@ def toy():
     registry.unregister("toy")
 
 
-class _FormApp(App):
+class FormApp(App):
+    """The form alone, on a config dict (also used by test_configure_lazy.py)."""
+
     def __init__(self, data: dict):
         super().__init__()
         self._data = data
@@ -39,10 +41,13 @@ class _FormApp(App):
         yield ConfigForm(self._data, id="form")
 
 
-async def _ready(pilot) -> ConfigForm:
+async def form_ready(pilot, *sections: str) -> ConfigForm:
+    """The form once validated, with these sections opened."""
     form = pilot.app.query_one("#form", ConfigForm)
     while not form.ready:
         await pilot.pause(0.02)
+    for sec in sections:
+        await form.section(sec).open()
     await pilot.pause()
     return form
 
@@ -52,9 +57,9 @@ def _values(form: ConfigForm, mech: str) -> dict:
 
 
 async def test_a_registered_mechanism_is_offered_added_and_checked(toy):
-    app = _FormApp({"training": {"rounds": 2}, "noise": {"weights": {"level": 0.1}}})
+    app = FormApp({"training": {"rounds": 2}, "noise": {"weights": {"level": 0.1}}})
     async with app.run_test(size=(80, 24)) as pilot:
-        form = await _ready(pilot)
+        form = await form_ready(pilot, "noise")
         offered = [str(v) for _, v in form.query_one("#add-mech", Select)._options]
         assert offered == ["input", "hidden", "gradient", "label", "toy"]
         await form.add_mechanism("toy")
@@ -71,8 +76,8 @@ async def test_a_registered_mechanism_is_offered_added_and_checked(toy):
 
 
 async def test_a_file_with_the_mechanism_gets_its_defaults(toy):
-    app = _FormApp({"training": {"rounds": 2}, "noise": {"toy": {"level": 0.2}}})
+    app = FormApp({"training": {"rounds": 2}, "noise": {"toy": {"level": 0.2}}})
     async with app.run_test(size=(80, 24)) as pilot:
-        form = await _ready(pilot)
+        form = await form_ready(pilot, "noise")
         assert _values(form, "toy") == {**TOY_DEFAULTS, "level": 0.2, "gamma": 0.55}
         assert form.error is None

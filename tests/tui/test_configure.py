@@ -17,10 +17,13 @@ from .conftest import FIXTURES, FakeLauncher, make_app
 pytestmark = pytest.mark.timeout(60)
 
 
-async def _form(pilot) -> ConfigForm:
+async def _form(pilot, *sections: str) -> ConfigForm:
+    """The form, validated, with these sections opened (the others stay closed: test_configure_lazy.py)."""
     form = pilot.app.screen.query_one("#form", ConfigForm)
     while not form.ready:
         await pilot.pause(0.02)
+    for sec in sections:
+        await form.section(sec).open()
     await pilot.pause()
     return form
 
@@ -35,7 +38,7 @@ async def test_form_covers_every_field_and_validates(store_root):
     app = make_app(store_root)
     async with app.run_test(size=(80, 24)) as pilot:
         form = await _form(pilot)
-        paths = {r.path for r in form.query(FieldRow)}
+        paths = {r.path for r in form.rows()}  # every row, its section open or not
         for p in ("engine", "out", "experiment.repeats", "data.source", "model.hidden", "training.rounds",
                   "privacy.mode", "execution.workers", "sweep.grid", "sweep.cases", "noise.weights.level",
                   "noise.weights.schedule", "noise.weights.gamma"):
@@ -52,7 +55,7 @@ async def test_inline_error_matches_cli(store_root):
     app = make_app(store_root)
     recipe = read_toml(FIXTURES / "recipes" / "quick.toml")
     async with app.run_test(size=(80, 24)) as pilot:
-        form = await _form(pilot)
+        form = await _form(pilot, "training")
         inp = app.screen.query_one("#f-training--rounds")
         inp.value = "-3"
         await pilot.pause()
@@ -75,7 +78,7 @@ async def test_inline_error_matches_cli(store_root):
 async def test_noise_add_remove_and_grid_text(store_root):
     app = make_app(store_root)
     async with app.run_test(size=(80, 24)) as pilot:
-        form = await _form(pilot)
+        form = await _form(pilot, "sweep")
         await form.add_mechanism("gradient")
         await pilot.pause()
         d = form.data()
@@ -165,7 +168,7 @@ async def test_plugin_data_source_can_be_typed(store_root):
 
     app = make_app(store_root)
     async with app.run_test(size=(80, 24)) as pilot:
-        form = await _form(pilot)
+        form = await _form(pilot, "data")
         sel = app.screen.query_one("#f-data--source", Select)
         box = app.screen.query_one("#c-data--source", Input)
         assert not box.display
@@ -198,6 +201,7 @@ async def test_a_plugin_source_in_the_file_opens_in_the_text_box():
         form = pilot.app.query_one("#form", ConfigForm)
         while not form.ready:
             await pilot.pause(0.02)
+        await form.section("data").open()
         assert pilot.app.query_one("#f-data--source", Select).value == PLUGIN
         box = pilot.app.query_one("#c-data--source", Input)
         assert box.display and box.value == "examples.wine_plugin:load_data"
@@ -262,7 +266,7 @@ async def test_preset_changes_the_validated_run_count(store_root):
 async def test_malformed_toml_is_named_and_leaks_no_markup(store_root, field, text):
     app = make_app(store_root)
     async with app.run_test(size=(80, 24)) as pilot:
-        form = await _form(pilot)
+        form = await _form(pilot, field.split("--")[0][3:])
         app.screen.query_one(field).value = text
         await pilot.pause()
         await pilot.pause()

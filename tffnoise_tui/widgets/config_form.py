@@ -14,6 +14,7 @@ import dataclasses
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.events import DescendantFocus
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, Static
@@ -21,17 +22,23 @@ from textual.widgets import Button, Input, Label, Select, Static
 from tffnoise.config import schema
 from tffnoise.noise import registry
 from tffnoise_tui.widgets.field_row import FieldRow
+from tffnoise_tui.widgets.form_section import FormSection
 from tffnoise_tui.widgets.form_values import (PLUGIN, check, error_field, mechanism_defaults, normalize_noise, path_of,
                                               toml_value)
 
-__all__ = ["PLUGIN", "ConfigForm", "FieldRow", "check", "error_field", "toml_value"]
+__all__ = ["PLUGIN", "ConfigForm", "FieldRow", "FormSection", "check", "error_field", "toml_value"]
 
 TOP_FIELDS = ("engine", "out")
 SECTION_ORDER = ("experiment", "data", "model", "training", "noise", "privacy", "execution", "sweep")
 
 
 class ConfigForm(VerticalScroll):
-    """Edit a config dict. `data()` returns the edited dict; `Validated` is posted after every check."""
+    """Edit a config dict. `data()` returns the edited dict; `Validated` is posted after every check.
+
+    Each section is a `FormSection` whose rows mount when it is first opened (`OPEN` are open at start);
+    every row exists from the start, so `data()` and `validate()` always see the whole config."""
+
+    OPEN = ("experiment",)
 
     class Validated(Message):
         def __init__(self, error: str | None, runs: int | None):
@@ -51,43 +58,39 @@ class ConfigForm(VerticalScroll):
         self.preset: str | None = None  # the [presets.NAME] a launch applies: validated with it
         self._ready = False
         self._pending = False
-        self._rows: list[FieldRow] | None = None
+        top = {f.name: f for f in dataclasses.fields(schema.Config)}
+        self._general = [FieldRow(n, top[n], self._data.get(n, top[n].default)) for n in TOP_FIELDS]
+        self._bodies = {sec: self._section(sec) for sec in SECTION_ORDER}  # section -> (widgets, its rows)
 
     # --- building ---------------------------------------------------------------------------------
-    FIRST = 1  # sections composed before the first paint; the rest are mounted right after it
-
     def compose(self) -> ComposeResult:
-        d = self._data
-        top = {f.name: f for f in dataclasses.fields(schema.Config)}
         yield Label("general", classes="section")
-        for name in TOP_FIELDS:
-            yield FieldRow(name, top[name], d.get(name, top[name].default))
-        for sec in SECTION_ORDER[: self.FIRST]:
-            yield from self._section(sec)
+        yield from self._general
+        for sec in SECTION_ORDER:
+            yield FormSection(sec, self._title(sec), self._bodies[sec][0], open_=sec in self.OPEN)
 
-    def _section(self, sec: str) -> list:
+    def _section(self, sec: str) -> tuple[list, list[FieldRow]]:
         if sec == "noise":
-            return [Vertical(*self._noise_widgets(), id="noise-box")]
-        d = self._data
+            flat = self._noise_widgets()
+            return [Vertical(*flat, id="noise-box")], [w for w in flat if isinstance(w, FieldRow)]
         cls = schema.SECTIONS[sec]
-        sub = d.get(sec) if isinstance(d.get(sec), dict) else {}
-        out = [Label(sec, classes="section")]
+        sub = self._data.get(sec) if isinstance(self._data.get(sec), dict) else {}
+        rows = []
         for f in dataclasses.fields(cls):
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            out.append(FieldRow(f"{sec}.{f.name}", f, sub.get(f.name, default)))
-        return out
+            rows.append(FieldRow(f"{sec}.{f.name}", f, sub.get(f.name, default)))
+        return list(rows), rows
 
-    async def _mount_rest(self) -> None:
-        widgets = [w for sec in SECTION_ORDER[self.FIRST:] for w in self._section(sec)]
-        await self.mount_all(widgets)
-        self._rows = None
-        self._ready = True
-        self.validate()
+    def _title(self, sec: str) -> Content:
+        if sec == "noise":
+            tables = ", ".join(f"[noise.{m}]" for m in self._data.get("noise", {})) or "none: a clean run"
+            return Content.assemble(("noise", "bold"), ("  " + tables, "dim"))
+        return Content.assemble((sec, "bold"), (f"  {len(self._bodies[sec][1])} fields", "dim"))
 
     def _noise_widgets(self) -> list:
         noise = normalize_noise(self._data.get("noise", {}))
         self._data["noise"] = noise
-        out = [Label("noise  (one [noise.<mechanism>] table each)", classes="section")]
+        out = [Static("one [noise.<mechanism>] table each", classes="hint", markup=False)]
         if not noise:
             out.append(Static("no noise mechanism: a clean run", classes="hint"))
         for mech, sub in noise.items():
@@ -106,12 +109,27 @@ class ConfigForm(VerticalScroll):
         return out
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self._mount_rest)
+        self._ready = True
+        self.validate()
 
     @property
     def ready(self) -> bool:
-        """Every section is mounted (data() and validate() see the whole config)."""
+        """Mounted and validated once (the rows of closed sections are read from what they start with)."""
         return self._ready
+
+    def section(self, sec: str) -> FormSection:
+        return self.query_one(f"#sec-{sec}", FormSection)
+
+    async def open_all(self) -> None:
+        """Open every section, mounting their rows together (one layout, not one a section)."""
+        mounting = []
+        for sec in SECTION_ORDER:
+            section = self.section(sec)
+            section.collapsed = False
+            mounting.append(section.fill())
+        for m in mounting:
+            if m is not None:
+                await m
 
     def schedule_validate(self) -> None:
         """Coalesce a burst of change events (mounting fires one per field) into one validation."""
@@ -126,9 +144,8 @@ class ConfigForm(VerticalScroll):
 
     # --- reading ----------------------------------------------------------------------------------
     def rows(self) -> list[FieldRow]:
-        if self._rows is None:
-            self._rows = list(self.query(FieldRow))
-        return self._rows
+        """Every field's row in form order, mounted or not."""
+        return self._general + [r for sec in SECTION_ORDER for r in self._bodies[sec][1]]
 
     def data(self) -> dict:
         """The edited config as a plain dict (file extras such as [presets] kept)."""
@@ -164,6 +181,9 @@ class ConfigForm(VerticalScroll):
             bad = error_field(self.error, [r.path for r in self.rows()]) if self.error else None
         for row in self.rows():
             row.set_error(self.error if row.path == bad else None)
+        sec = bad.split(".", 1)[0] if bad else None
+        if sec in SECTION_ORDER and self.is_mounted and self.section(sec).collapsed:
+            self.section(sec).collapsed = False  # an error in a closed section opens it: its row shows the message
         self.post_message(self.Validated(self.error, self.runs))
         return self.error
 
@@ -194,14 +214,21 @@ class ConfigForm(VerticalScroll):
         await self._rebuild_noise()
 
     async def _rebuild_noise(self) -> None:
+        section = self.section("noise")
+        await section.open()
         box = self.query_one("#noise-box", Vertical)
         await box.remove_children()
-        self._rows = None
-        await box.mount_all(self._noise_widgets())
-        self._rows = None
+        flat = self._noise_widgets()
+        self._bodies["noise"] = ([box], [w for w in flat if isinstance(w, FieldRow)])
+        await box.mount_all(flat)
+        section.title = self._title("noise")
         self.validate()
 
     def on_descendant_focus(self, event: DescendantFocus) -> None:
+        if isinstance(event.widget.parent, FormSection):  # a section's title line
+            sec = event.widget.parent
+            self.post_message(self.DocChanged(f"[{sec.section}]: enter (or a click) opens and closes it"))
+            return
         path = path_of(event.widget.id)
         if path is None:
             return

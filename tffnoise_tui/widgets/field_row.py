@@ -1,7 +1,11 @@
 """One config field of the form: its label and editor (a select for choices and booleans, a TOML text
-box otherwise, plus a text box for a plug-in 'package.module:function'), and its error under them."""
+box otherwise, plus a text box for a plug-in 'package.module:function'), and its error under them.
+
+A row is a plain object until its section is opened: `read()` and `syntax_error()` then answer from what
+the editor would start with (`editor_start`), so the form validates every field without mounting it."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 from textual import on
@@ -10,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
 from tffnoise.config.fields import resolve_type
-from tffnoise_tui.widgets.form_values import PLUGIN, PLUGIN_LABEL, custom_wid, parse_text, toml_error, toml_value, wid
+from tffnoise_tui.widgets.form_values import PLUGIN, custom_wid, editor_start, parse_text, toml_error, wid
 
 
 class FieldRow(Widget):
@@ -27,56 +31,54 @@ class FieldRow(Widget):
         self.path, self.f, self.tp = path, f, resolve_type(f)
         self.value = value
         self.error: str | None = None
-        self._editor = None
+        self.options, self.start, self.custom_text = editor_start(f.metadata, self.tp, value)
+        self._editor: Input | Select | None = None
         self._custom: Input | None = None
+        self._cache: tuple | None = None  # (text, value, syntax error)
 
     def compose(self) -> ComposeResult:
-        meta = self.f.metadata
-        doc = meta.get("doc", "")
-        name = self.path.rsplit(".", 1)[-1]
-        yield Label(name, classes="fname")
-        if meta.get("choices") and meta.get("plugin"):
-            # the known values, and a text box for a plug-in 'package.module:function'
-            choices = list(meta["choices"])
-            custom = isinstance(self.value, str) and self.value not in choices
-            ed = Select([(c, c) for c in choices] + [(PLUGIN_LABEL, PLUGIN)],
-                        value=PLUGIN if custom else self.value, allow_blank=False, compact=True, id=wid(self.path),
-                        tooltip=doc)
-            self._custom = Input(self.value if custom else "", placeholder="package.module:function", compact=True,
-                                 id=custom_wid(self.path), tooltip=doc, classes="custom", select_on_focus=False)
-            self._custom.display = custom
-        elif meta.get("choices"):
-            choices = list(meta["choices"])
-            if self.value not in choices and isinstance(self.value, str):
-                choices.append(self.value)  # a bad value from the file stays visible; its error names it
-            ed = Select([(c, c) for c in choices], value=self.value if self.value in choices else choices[0],
-                        allow_blank=False, compact=True, id=wid(self.path), tooltip=doc)
-        elif self.tp is bool:
-            ed = Select([("true", True), ("false", False)], value=bool(self.value), allow_blank=False,
-                        compact=True, id=wid(self.path), tooltip=doc)
+        doc = self.f.metadata.get("doc", "")
+        yield Label(self.path.rsplit(".", 1)[-1], classes="fname")
+        if self.options is None:
+            self._editor = Input(self.start, compact=True, id=wid(self.path), tooltip=doc, select_on_focus=False)
         else:
-            text = self.value if (self.tp is str and isinstance(self.value, str)) else toml_value(self.value)
-            ed = Input(text, compact=True, id=wid(self.path), tooltip=doc, select_on_focus=False)
-        self._editor = ed
-        yield ed
-        if self._custom is not None:
+            self._editor = Select(self.options, value=self.start, allow_blank=False, compact=True, id=wid(self.path),
+                                  tooltip=doc)
+        yield self._editor
+        if self.custom_text is not None:
+            self._custom = Input(self.custom_text, placeholder="package.module:function", compact=True,
+                                 id=custom_wid(self.path), tooltip=doc, classes="custom", select_on_focus=False)
+            self._custom.display = self.start == PLUGIN
             yield self._custom
 
+    def on_mount(self) -> None:
+        self._show_error()
+
+    def _value(self):
+        """The editor's value (the select's choice or the box's text), mounted or not."""
+        return self.start if self._editor is None else self._editor.value
+
+    def _parsed(self, text: str) -> tuple:
+        """(value, TOML syntax error) of the box's text, parsed once per text: every validation reads every row."""
+        if self._cache is None or self._cache[0] != text:
+            self._cache = (text, parse_text(text, self.tp), toml_error(text, self.tp))
+        return self._cache[1:]
+
     def read(self):
-        w = self._editor
-        if isinstance(w, Select):
-            if w.value == PLUGIN and self._custom is not None:
-                return self._custom.value.strip()
-            return w.value
-        return parse_text(w.value, self.tp)
+        value = self._value()
+        if self.options is None:
+            return copy.deepcopy(self._parsed(value)[0])  # a copy: the caller may edit the dict it builds
+        if value == PLUGIN and self.custom_text is not None:
+            return (self.custom_text if self._custom is None else self._custom.value).strip()
+        return value
 
     def syntax_error(self) -> str | None:
         """`path: 'text' is not valid TOML (why)` when the typed text is malformed TOML."""
-        w = self._editor
-        if isinstance(w, Select):
+        if self.options is not None:
             return None
-        why = toml_error(w.value, self.tp)
-        return f"{self.path}: {w.value.strip()!r} is not valid TOML ({why})" if why else None
+        text = self._value()
+        why = self._parsed(text)[1]
+        return f"{self.path}: {text.strip()!r} is not valid TOML ({why})" if why else None
 
     @on(Select.Changed)
     def _plugin_box(self, event: Select.Changed) -> None:
@@ -89,8 +91,13 @@ class FieldRow(Widget):
         if msg == self.error:
             return
         self.error = msg
+        self.set_class(bool(msg), "-error")
+        if self.is_mounted:
+            self._show_error()
+
+    def _show_error(self) -> None:
+        """The error line under the row matches `self.error` (set before the row was mounted, or since)."""
         for old in self.query(".ferr"):
             old.remove()
-        if msg:
-            self.mount(Static(msg, classes="ferr", markup=False))
-        self.set_class(bool(msg), "-error")
+        if self.error:
+            self.mount(Static(self.error, classes="ferr", markup=False))

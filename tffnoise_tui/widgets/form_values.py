@@ -72,6 +72,27 @@ PLUGIN = "\x00plugin"  # the Select value that shows the plug-in text box
 PLUGIN_LABEL = "plug-in (package.module:function)…"
 
 
+def editor_start(meta: dict, tp, value) -> tuple[list | None, object, str | None]:
+    """What a field's editor starts with: (the select's options, or None for a text box; the select's value
+    or the box's text; the plug-in box's text, or None without one). A row reads this until it is mounted,
+    so a section that was never opened reads exactly as it would once opened."""
+    choices = list(meta.get("choices") or ())
+    if choices and meta.get("plugin"):  # the known values, and a text box for a plug-in 'package.module:function'
+        custom = isinstance(value, str) and value not in choices
+        return [(c, c) for c in choices] + [(PLUGIN_LABEL, PLUGIN)], PLUGIN if custom else value, \
+            value if custom else ""
+    if choices or tp is bool:
+        options = [(c, c) for c in choices] if choices else [("true", True), ("false", False)]
+        known = [v for _, v in options]
+        if value not in known or (tp is bool and not isinstance(value, bool)):
+            if isinstance(value, (str, int, float)):  # a bad value from the file stays visible; its error names it
+                options.append((toml_value(value) if tp is bool else str(value), value))
+                return options, value, None
+            return options, known[0], None
+        return options, value, None
+    return None, value if (tp is str and isinstance(value, str)) else toml_value(value), None
+
+
 def path_of(widget_id: str | None) -> str | None:
     if not widget_id or not widget_id.startswith(("f-", "c-")):
         return None
