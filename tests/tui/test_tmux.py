@@ -1,6 +1,7 @@
 """The real `tffnoise-tui` entry point in a real terminal (tmux, 80x24): keys in, screen text out."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -105,10 +106,13 @@ def test_launch_monitor_finish_in_tmux(tmp_path):
         t.wait_for("Configure", "tiny.toml", "Launch")
         t.keys("C-r")
         t.wait_for("Monitor")
-        s = t.wait_for("sweep finished", timeout=200)
+        # the runner's last line (after "sweep finished" and the per-setting summary) is in the log pane
+        s = t.wait_for("next: tffnoise report", timeout=200)
         assert "done" in s and "runs 2/2" in s and "100%" in s, s
-        last = [line for line in s.splitlines() if "sweep finished" in line]
-        assert last and "failed 0" in last[0], s
+        logs = [p.read_text() for p in (tmp_path / "qs").rglob("*.log")]
+        finished = [json.loads(line) for text in logs for line in text.splitlines()
+                    if line.startswith("{") and '"sweep_finished"' in line]
+        assert finished and finished[-1]["status"]["failed"] == 0, logs
         t.quit_and_check()
     finally:
         t.close()
