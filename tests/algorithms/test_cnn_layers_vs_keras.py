@@ -143,3 +143,36 @@ def test_the_comparison_catches_the_unbiased_variance(monkeypatch):
     monkeypatch.setattr(tf.nn, "moments", unbiased)
     with pytest.raises(AssertionError):
         assert_matches_keras(None, IMG, models=models, **TOL)
+
+
+# --- mixed precision ------------------------------------------------------------------------------
+def _mixed_models(policy):
+    previous = tf.keras.mixed_precision.global_policy()
+    tf.keras.mixed_precision.set_global_policy(policy)
+    try:
+        layers = lambda: [*_paper_block()()[:-1], L.Dense(3, "softmax", dtype="float32")]  # noqa: E731
+        return _with_moving_stats(_models(layers, (8, 8, 2)))
+    finally:
+        tf.keras.mixed_precision.set_global_policy(previous)
+
+
+@pytest.mark.parametrize("policy, tol", [("mixed_float16", 1e-2), ("mixed_bfloat16", 5e-2)])
+def test_mixed_precision_matches_keras_and_float32(policy, tol):
+    """float16 / bfloat16 compute with float32 weights: the stacked pass against Keras's mixed model
+    (tolerance 1e-2 for float16's 11-bit significand, 5e-2 for bfloat16's 8 bits, on O(1) values), and
+    against the same weights in float32 (the numerics test on CPU); the output stays float32."""
+    from tests.algorithms.test_layers_vs_keras import KEYS, _inputs
+    from tffnoise.algorithms import forward
+
+    models = _mixed_models(policy)
+    assert models[0].layers[2].compute_dtype != "float32" and all(w.dtype == tf.float32 for w in models[0].weights)
+    plan = forward.stack_plan(models[0])
+    assert {op.dtype for op in plan if hasattr(op, "dtype")} == {policy.split("_")[1], "float32"}
+    out = assert_matches_keras(None, (8, 8, 2), models=models, atol=tol, rtol=tol)
+    params = [tf.constant(np.stack(ws)) for ws in zip(*[m.get_weights() for m in models])]
+    f32 = [dataclasses.replace(op, dtype="float32") if hasattr(op, "dtype") else op for op in plan]
+    ref = forward.forward(f32, params, tf.constant(_inputs((8, 8, 2))), tf.constant(KEYS),
+                          {s: tf.constant(0.5) for s in ("input", "hidden")})
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, ref.numpy(), atol=tol, rtol=tol)
+    assert not np.array_equal(out, ref.numpy())  # it did compute in lower precision

@@ -121,15 +121,6 @@ def test_noise_layers_inactive_at_inference_and_configurable():
     assert np.array_equal(drop(x, training=False).numpy(), x.numpy())
 
 
-def test_stacked_engine_refuses_cnn_with_a_pointer_to_tff():
-    from tffnoise.algorithms.forward import stack_plan
-    from tffnoise.models.builders import build_model
-
-    cfg = load_config(None, ["model.architecture=cnn-small", "model.width=0.05"])
-    with pytest.raises(UserError, match='engine = "tff"'):
-        stack_plan(build_model(cfg.model, (32, 32, 3), 10))
-
-
 @pytest.mark.parametrize("repeats", [4, 3])
 def test_thread_groups_and_multi_round_calls_give_the_same_run(repeats):
     """Repeats split over parallel thread groups (3 repeats: 2 + 1 padded with a copy), several rounds

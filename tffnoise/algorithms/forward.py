@@ -37,17 +37,20 @@ def _per_channel(v, h):
     return tf.reshape(v, [v.shape[0]] + [1] * (len(h.shape) - 2) + [v.shape[-1]])
 
 
+def _w(params, j, dtype):
+    return tf.cast(params[j], dtype)
+
+
 def _conv(op, params, h, shared):
-    k = params[op.kernel]
+    k, h = _w(params, op.kernel, op.dtype), tf.cast(h, op.dtype)
     out = tf.stack([tf.nn.conv2d(h if shared else h[i], k[i], op.strides, op.padding) for i in range(k.shape[0])])
     if op.bias is not None:
-        out = out + _per_channel(params[op.bias], out)
+        out = out + _per_channel(_w(params, op.bias, op.dtype), out)
     return tf.keras.activations.get(op.activation)(out)
 
 
 def _batch_norm(op, params, h, shared, training, updates):
-    if shared:
-        h = h[None]
+    h = tf.cast(h[None] if shared else h, tf.float32)
     if training:
         axes = list(range(1, len(h.shape) - 1))
         mean, var = tf.nn.moments(h, axes)
@@ -61,7 +64,8 @@ def _batch_norm(op, params, h, shared, training, updates):
     if op.gamma is not None:
         scale = scale * _per_channel(params[op.gamma], h)
     out = (h - _per_channel(mean, h)) * scale
-    return out + _per_channel(params[op.beta], h) if op.beta is not None else out
+    out = out + _per_channel(params[op.beta], h) if op.beta is not None else out
+    return tf.cast(out, op.dtype)
 
 
 def _pool(op, h, lead: int):
@@ -82,10 +86,10 @@ def _run(plan, params, h, shared: bool, step_key, levels):
         if isinstance(op, Flatten):
             h = tf.reshape(h, tf.concat([tf.shape(h)[:lead], [-1]], 0))
         elif isinstance(op, Dense):
-            h = tf.einsum("bi,kio->kbo" if shared else "kbi,kio->kbo", h, params[op.kernel])
+            h = tf.einsum("bi,kio->kbo" if shared else "kbi,kio->kbo", tf.cast(h, op.dtype), _w(params, op.kernel, op.dtype))
             shared = False
             if op.bias is not None:
-                h = h + params[op.bias][:, None, :]
+                h = h + _w(params, op.bias, op.dtype)[:, None, :]
             h = tf.keras.activations.get(op.activation)(h)
         elif isinstance(op, Conv2D):
             h, shared = _conv(op, params, h, shared), False
@@ -97,7 +101,8 @@ def _run(plan, params, h, shared: bool, step_key, levels):
             h = tf.reduce_mean(h, [lead, lead + 1])
         elif isinstance(op, Noise) and training:
             key = rng.fold_all(step_key, rng.STREAMS[op.stream], op.seed)
-            h = h + levels[op.stream] * distributions.standard(op.distribution, key, tf.shape(h)[1:])
+            z = levels[op.stream] * distributions.standard(op.distribution, key, tf.shape(h)[1:])
+            h = tf.cast(h, op.dtype) + tf.cast(z, op.dtype)
         elif isinstance(op, Dropout) and training and op.rate > 0:
             key = rng.fold_all(step_key, rng.STREAMS["dropout"], op.seed)
             n = tf.cast(tf.reduce_prod(tf.shape(h)[1:]), tf.int64)

@@ -12,8 +12,9 @@ pass, e.g. batch-norm statistics) and two methods on the learner axis K:
   learner k's microbatch i (None where not trained): each microbatch's gradient, its forward pass under its own key (`dp.microbatch_keys`).
 
 `StackedLearners` runs the stacked plan for all K learners at once; `KerasLearner` runs the Keras
-model for K = 1 (the TFF engine's client), so models the stacked plan refuses (Conv2D, batch norm,
-plug-ins) keep working. Its noise layers use their own level (the model is built per cell); the
+model for K = 1 (the TFF engine's client), so models the stacked plan refuses (a plug-in's custom
+layers) keep working. Both mark batch-norm statistics untrained: SGD and weight noise leave them to the
+forward pass (client_update.local_round applies the mask once, for both). Its noise layers use their own level (the model is built per cell); the
 stacked plan reads `levels`.
 """
 from __future__ import annotations

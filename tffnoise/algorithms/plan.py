@@ -8,6 +8,9 @@ with a message pointing to engine = "tff". A regularizer becomes a `Penalty` op,
 forward pass skips and `penalty` adds to each model's training objective, as Keras adds `model.losses`
 (the TFF engine adds `model.losses` itself).
 
+Ops that compute carry the layer's compute dtype (Keras mixed precision: float16 or bfloat16 compute,
+float32 weights, the float32 output layer keeps the loss in float32).
+
 A `Noise` op names its distribution, seed and stream but no level: the level is a runtime input of
 the round (keyed by stream), so no level can be part of a compiled program's structure.
 """
@@ -23,6 +26,7 @@ class Dense:
     kernel: int            # index of the kernel in the model's weights (Keras order)
     bias: int | None       # index of the bias, None without one
     activation: str
+    dtype: str = "float32"  # the layer's compute dtype (mixed precision: float16; weights stay float32)
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class Noise:
     distribution: str
     seed: int
     stream: str            # "input" or "hidden": the mechanism whose runtime level scales it
+    dtype: str = "float32"
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class Conv2D:
     activation: str
     strides: tuple
     padding: str           # "SAME" or "VALID"
+    dtype: str = "float32"
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class BatchNorm:
     momentum: float
     epsilon: float
     unbiased: bool         # the moving variance follows the unbiased batch variance (Keras's fused path)
+    dtype: str = "float32"  # of its output; the statistics are computed in float32
 
 
 @dataclass(frozen=True)
@@ -112,13 +119,13 @@ def stack_plan(model) -> tuple:
             plan.append(Flatten())
         elif isinstance(layer, tf.keras.layers.Dense):
             kernel, bias = at(layer.kernel), at(layer.bias if layer.use_bias else None)
-            plan.append(Dense(kernel, bias, activation_name(layer.activation)))
+            plan.append(Dense(kernel, bias, activation_name(layer.activation), layer.compute_dtype))
             plan += [_penalty(model, layer, wi, reg) for wi, reg in ((kernel, layer.kernel_regularizer), (bias, layer.bias_regularizer))
                      if reg is not None and wi is not None]
         elif (op := cnn_op(model, layer, at)) is not None:
             plan.append(op)
         elif isinstance(layer, AdditiveNoise):
-            plan.append(Noise(layer.distribution, layer.seed, layer.stream))
+            plan.append(Noise(layer.distribution, layer.seed, layer.stream, layer.compute_dtype))
             if levels.setdefault(layer.stream, layer.level) != layer.level:
                 raise UserError(f"engine: 'stacked' runs one level per noise stream; model {model.name!r} has "
                                 f"{layer.stream} noise layers at levels {levels[layer.stream]} and {layer.level}: set engine = \"tff\"")

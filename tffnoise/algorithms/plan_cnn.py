@@ -29,7 +29,7 @@ def cnn_op(model, layer, at):
         if layer.kernel_regularizer is not None or layer.bias_regularizer is not None:
             _refuse(model, layer, "without weight regularizers")
         return Conv2D(at(layer.kernel), at(layer.bias if layer.use_bias else None), activation_name(layer.activation),
-                      tuple(layer.strides), layer.padding.upper())
+                      tuple(layer.strides), layer.padding.upper(), layer.compute_dtype)
     if isinstance(layer, L.BatchNormalization):
         axis = layer.axis if isinstance(layer.axis, int) else (layer.axis[0] if len(layer.axis) == 1 else None)
         if axis is None or axis not in (-1, len(layer.input.shape) - 1):
@@ -40,7 +40,7 @@ def cnn_op(model, layer, at):
             _refuse(model, layer, "without weight regularizers")
         return BatchNorm(at(layer.gamma if layer.scale else None), at(layer.beta if layer.center else None),
                          at(layer.moving_mean), at(layer.moving_variance), float(layer.momentum), float(layer.epsilon),
-                         bool(layer.fused))
+                         bool(layer.fused), layer.compute_dtype)
     if isinstance(layer, (L.MaxPooling2D, L.AveragePooling2D)):
         _channels_last(model, layer)
         kind = "max" if isinstance(layer, L.MaxPooling2D) else "avg"
