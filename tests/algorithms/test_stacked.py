@@ -5,7 +5,6 @@ import tensorflow as tf
 from tffnoise.algorithms.problem import prepare
 from tffnoise.algorithms.stacked import StackedEngine
 from tffnoise.config import load_config
-from tffnoise.errors import UserError
 from tffnoise.noise.context import step_key
 from tffnoise.noise.layers import AdditiveNoise, SeededDropout
 from tffnoise.noise.weights import perturb
