@@ -139,3 +139,19 @@ def test_cifar_recipe_runs_on_the_stacked_engine_and_its_cpu_preset_is_the_paper
     assert c.data.source == "fashion-mnist" and c.model.architecture == "cnn-small" and c.model.width == 0.125
     assert {r.config.training.protocol for r in runs} == {"serial", "fedavg"}
     assert expand(load_dict(path, [("engine", "tff")], "cpu"))[0].config.engine == "tff"
+
+
+def test_batch_norm_field_keeps_older_setting_ids():
+    """model.batch_norm came after stores existed: at its default ("shared") a setting's id is the one a
+    config without the field had (resume and rerun find their runs); "local" is another setting."""
+    import copy
+
+    from tffnoise.config import load_config
+    from tffnoise.config.sweep import setting_key
+
+    d = load_config(None, ['model.architecture="cnn-small"', 'training.protocol="fedavg"']).to_dict()
+    older = copy.deepcopy(d)
+    del older["model"]["batch_norm"]
+    assert setting_key(d) == setting_key(older)
+    d["model"]["batch_norm"] = "local"
+    assert setting_key(d) != setting_key(older)
