@@ -92,6 +92,16 @@ def mnist_overrides(m: int, per_client: int, test: int, rounds: int, level: floa
             'noise.weights.schedule="sync"', "privacy.membership_inference=false"]
 
 
+def cnn_overrides(source: str, m: int, per_client: int, test: int, rounds: int, width: float) -> list[str]:
+    """Paper 2's cnn-small at a width, fedavg, B = 32 as in the CIFAR recipe, one local epoch per round,
+    hidden noise. SYNTHETIC stand-in shaped like the source (28×28×1 mnist, 32×32×3 cifar10)."""
+    return [f'data.source="{source}"', "data.synthetic=true", f"data.clients={m}", f"data.examples_per_client={per_client}",
+            f"data.test_examples={test}", 'model.architecture="cnn-small"', f"model.width={width}",
+            "training.batch_size=32", f"training.sync_period={max(1, per_client // 32)}", f"training.rounds={rounds}",
+            'training.protocol="fedavg"', "training.learning_rate=0.01", "noise.hidden.level=0.1",
+            'noise.hidden.distribution="gaussian"', "privacy.membership_inference=false"]
+
+
 def dataset(source: str, m: int, per_client: int, test: int, repeats: int = 1):
     """The synthetic stand-in, sized so every learner gets per_client examples."""
     from tffnoise.data import load_dataset
@@ -195,16 +205,25 @@ def run_stock_tff(source: str, m: int, per_client: int, test: int, rounds: int, 
 
 
 # --- Keras serial -----------------------------------------------------------------------------------
-def run_keras(source: str, n: int, test: int, batch: int, hidden, activation: str, lr: float) -> dict:
-    """One Keras model, `fit` for one epoch over n examples at the given batch size, then evaluate."""
+def run_keras(source: str, n: int, test: int, batch: int, hidden, activation: str, lr: float,
+              cnn_width: float | None = None) -> dict:
+    """One Keras model, `fit` for one epoch over n examples at the given batch size, then evaluate.
+    With cnn_width: tffnoise's cnn-small at that width on the images (no noise layers), else the MLP."""
     res: dict = {"system": f"Keras fit B={batch}", "learners": 1, "repeats": 1}
     with measured(res):
         import tensorflow as tf
 
         ds = dataset(source, 1, n, test)
-        x = ds.x_train.reshape(len(ds.x_train), -1).astype(np.float32)
-        xt = ds.x_test.reshape(len(ds.x_test), -1).astype(np.float32)
-        model = _keras_model(x.shape[1], hidden, activation, ds.num_classes)
+        if cnn_width is None:
+            x = ds.x_train.reshape(len(ds.x_train), -1).astype(np.float32)
+            xt = ds.x_test.reshape(len(ds.x_test), -1).astype(np.float32)
+            model = _keras_model(x.shape[1], hidden, activation, ds.num_classes)
+        else:
+            from tffnoise.config.schema import Model
+            from tffnoise.models.builders import build_model
+
+            x, xt = ds.x_train.astype(np.float32), ds.x_test.astype(np.float32)
+            model = build_model(Model(architecture="cnn-small", width=cnn_width), x.shape[1:], ds.num_classes)
         model.compile(tf.keras.optimizers.SGD(lr), "sparse_categorical_crossentropy", metrics=["accuracy"])
         warm = min(len(x), batch * 2)
         t = time.perf_counter()

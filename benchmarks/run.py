@@ -15,6 +15,10 @@ Sections (all data is the SYNTHETIC stand-in of tffnoise.data, shaped like the r
   cell     a whole box-plot cell: 10 repeats × 10 learners stacked in one graph.
   sweep    a paper-1 Fig. 4.3-sized sweep through the real runner (run_sweep, temp dir):
            2 distributions × 5 levels × 3 setups (PA m=10, PA m=20, serial) × 10 repeats.
+  cnn      paper 2's cnn-small (noise → batch norm → conv blocks) at two widths on 28×28×1 and 32×32×3
+           inputs, B = 32, fedavg, 3 clients × 3 repeats stacked: stacked engine, TFF engine (the 3
+           repeats one after another), Keras fit of one model. Not in the default sections (run it with
+           --only cnn): its rows have no FLOP model yet (workmodel.py counts dense layers), so no "of limit".
   scaling  examples/s and peak memory of the stacked engine as learners m grow (10, 100, 500), as repeats
            grow (1, 10, 50) and as the hidden width grows (SUSY inputs, two hidden layers of 64, 512, 2048),
            one axis at a time; each cell's memory is predicted first (benchmarks/memory.py) and a cell that
@@ -59,9 +63,11 @@ SIZES = {
               "mnist_rounds": 1, "tff_rounds": 2, "clients": [3], "cell_repeats": 2,
               "sweep": {"levels": [0.0, 0.5], "distributions": ["uniform"], "clients": [3], "per_client": 40,
                         "test": 100, "repeats": 2},
-              "scale_m": [2, 4], "scale_r": [1, 2], "scale_w": [8, 16]},
+              "scale_m": [2, 4], "scale_r": [1, 2], "scale_w": [8, 16],
+              "cnn": {"per_client": 32, "test": 64, "rounds": 2, "tff_rounds": 1, "widths": [0.05]}},
 }
-SECTIONS = ("limits", "susy", "mnist", "cell", "sweep", "scaling")
+SECTIONS = ("limits", "susy", "mnist", "cell", "sweep", "scaling", "cnn")
+DEFAULT_SECTIONS = SECTIONS[:-1]  # cnn: --only cnn
 
 
 FAST_S = 0.5     # a warm run shorter than this is repeated FAST_WARM times: its median needs more samples
@@ -179,11 +185,33 @@ def scaling_section(S, reps) -> list[dict]:
     return rows
 
 
+def cnn_section(S, reps, include_tff: bool) -> list[dict]:
+    C, m, R = S["cnn"], 3, 3
+    n, test = C["per_client"], C["test"]
+    rows = []
+    for source in ("mnist", "cifar10"):
+        for width in C["widths"]:
+            group = f"cnn-small w={width} {source}"
+            log(f"{group}: stacked")
+            ov = common.cnn_overrides(source, m, n, test, C["rounds"], width)
+            rows.append({**median_of(lambda: common.run_engine("stacked", source, ov, m, n, test, repeats=R), reps),
+                         "group": group})
+            if include_tff:
+                log(f"{group}: TFF engine")
+                ov_t = common.cnn_overrides(source, m, n, test, C["tff_rounds"], width)
+                rows.append({**median_of(lambda: common.run_engine("tff", source, ov_t, m, n, test, repeats=R), 1),
+                             "group": group})
+            log(f"{group}: Keras B=32")
+            rows.append({**median_of(lambda: common.run_keras(source, m * n, test, 32, None, None, 0.01, cnn_width=width), reps),
+                         "group": group})
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test); numbers mean nothing")
     ap.add_argument("--json", metavar="FILE", help="write the results as JSON")
-    ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {', '.join(SECTIONS)}")
+    ap.add_argument("--only", default=",".join(DEFAULT_SECTIONS), help=f"comma-separated sections of {', '.join(SECTIONS)}")
     ap.add_argument("--reps", type=int, default=None, help="repetitions per measurement (median; default 3, quick 1)")
     ap.add_argument("--no-tff", action="store_true", help="skip the TFF engine and stock TFF rows")
     args = ap.parse_args(argv)
@@ -218,6 +246,8 @@ def main(argv=None) -> int:
         rows += sweep_section(S)
     if "scaling" in only:
         rows += scaling_section(S, reps)
+    if "cnn" in only:
+        rows += cnn_section(S, reps, not args.no_tff)
     report.add_ratios(rows)
     report.add_fractions(rows, lim)
     tg = report.targets(rows, args.quick)

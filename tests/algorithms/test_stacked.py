@@ -5,7 +5,6 @@ import tensorflow as tf
 from tffnoise.algorithms.problem import prepare
 from tffnoise.algorithms.stacked import StackedEngine
 from tffnoise.config import load_config
-from tffnoise.errors import UserError
 from tffnoise.noise.context import step_key
 from tffnoise.noise.layers import AdditiveNoise, SeededDropout
 from tffnoise.noise.weights import perturb
@@ -119,15 +118,6 @@ def test_noise_layers_inactive_at_inference_and_configurable():
         AdditiveNoise("cauchy", 1.0)
     drop = SeededDropout(0.5, seed=1)
     assert np.array_equal(drop(x, training=False).numpy(), x.numpy())
-
-
-def test_stacked_engine_refuses_cnn_with_a_pointer_to_tff():
-    from tffnoise.algorithms.forward import stack_plan
-    from tffnoise.models.builders import build_model
-
-    cfg = load_config(None, ["model.architecture=cnn-small", "model.width=0.05"])
-    with pytest.raises(UserError, match='engine = "tff"'):
-        stack_plan(build_model(cfg.model, (32, 32, 3), 10))
 
 
 @pytest.mark.parametrize("repeats", [4, 3])

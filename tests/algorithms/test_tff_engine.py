@@ -203,10 +203,8 @@ def test_resume_from_stacked_checkpoint_and_divergence_is_reported():
 @pytest.mark.slow
 def test_cnn_with_batch_norm_runs_one_round():
     from tffnoise.algorithms.problem import prepare
-    from tffnoise.algorithms.stacked import StackedEngine
     from tffnoise.algorithms.tff_engine import TffEngine
     from tffnoise.data import load_dataset
-    from tffnoise.errors import UserError
 
     ds = load_dataset("cifar10", synthetic=True, train_limit=16, test_limit=6, seed=0)
     cfg = load_config(None, ['data.source="cifar10"', "data.synthetic=true", "data.clients=2",
@@ -215,8 +213,6 @@ def test_cnn_with_batch_norm_runs_one_round():
                              "training.rounds=1", "training.learning_rate=0.05"] + WEIGHTS[:1] +
                       ["noise.weights.level=0.01", "noise.hidden.level=0.05"])
     problem = prepare(cfg, [0], dataset=ds)
-    with pytest.raises(UserError, match="tff"):
-        StackedEngine(problem)
     e = TffEngine(problem)
     m = e.run_round()
     assert e.round == 1 and m["finite"].tolist() == [True] and m["train_loss"].shape == (1,)

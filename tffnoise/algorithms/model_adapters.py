@@ -12,8 +12,9 @@ pass, e.g. batch-norm statistics) and two methods on the learner axis K:
   learner k's microbatch i (None where not trained): each microbatch's gradient, its forward pass under its own key (`dp.microbatch_keys`).
 
 `StackedLearners` runs the stacked plan for all K learners at once; `KerasLearner` runs the Keras
-model for K = 1 (the TFF engine's client), so models the stacked plan refuses (Conv2D, batch norm,
-plug-ins) keep working. Its noise layers use their own level (the model is built per cell); the
+model for K = 1 (the TFF engine's client), so models the stacked plan refuses (a plug-in's custom
+layers) keep working. Both mark batch-norm statistics untrained: SGD and weight noise leave them to the
+forward pass (client_update.local_round applies the mask once, for both). Its noise layers use their own level (the model is built per cell); the
 stacked plan reads `levels`.
 """
 from __future__ import annotations
@@ -22,7 +23,8 @@ import tensorflow as tf
 
 from tffnoise.algorithms import losses
 from tffnoise.algorithms.dp import microbatch_keys
-from tffnoise.algorithms.forward import forward, penalty
+from tffnoise.algorithms.forward import forward, forward_with_state, penalty
+from tffnoise.algorithms.plan import untrained
 from tffnoise.noise.context import step_key
 
 
@@ -34,20 +36,23 @@ def _split(t, mb: int):
 class StackedLearners:
     def __init__(self, plan, loss_kind: str, n_weights: int):
         self.plan, self.kind = plan, loss_kind
-        self.trainable = [True] * n_weights  # the stacked plan holds trainable weights only
+        fixed = untrained(plan)  # batch-norm statistics: the forward pass updates them, not SGD
+        self.trainable = [j not in fixed for j in range(n_weights)]
 
     def loss_and_grads(self, params, x, y, sk, levels, need_grads=True):
         with tf.GradientTape() as tape:
             tape.watch(params)
-            out = forward(self.plan, params, x, sk, levels)
+            out, after = forward_with_state(self.plan, params, x, sk, levels)
             pe = losses.per_example(self.kind, out, y)
             bl = losses.batch_loss(self.kind, pe)
             total = tf.reduce_sum(bl)
             reg = penalty(self.plan, params)  # a plug-in's weight regularizers (model.losses): objective only
             if reg is not None:
                 total = total + tf.reduce_sum(reg)
-        grads = tape.gradient(total, params) if need_grads else None
-        return grads, out, pe, bl, params
+        grads = None
+        if need_grads:  # every weight keeps its slot (zeros where not trained), as KerasLearner's
+            grads = [tf.zeros_like(w) if g is None else g for g, w in zip(tape.gradient(total, params), params)]
+        return grads, out, pe, bl, after
 
     def microbatch_grads(self, params, x, y, sk, mb: int, levels):
         """Every learner's weights repeated once per microbatch: one batched backward pass."""

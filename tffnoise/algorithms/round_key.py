@@ -12,7 +12,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from tffnoise.algorithms.plan import noise_streams
+from tffnoise.algorithms.plan import batch_norm_weights, noise_streams
 
 # Inputs of every compiled round, never part of its structure (the noise levels are keyed by
 # mechanism name and noise-layer stream).
@@ -50,6 +50,7 @@ class RoundKey:
     mechanisms: tuple              # MechanismKey per mechanism, in hook order
     runtime: tuple                 # the names of the runtime inputs, RUNTIME plus the level streams
     dp: DpKey | None
+    local: tuple = ()              # weight indices each learner keeps at averaging (FedBN: its batch norm)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ def round_key(p, plan, R: int, dp_sgd=None, dp_fedavg=None) -> RoundKey:
     return RoundKey(plan=tuple(plan), protocol=p.cfg.training.protocol, steps=p.steps_per_round,
                     num_classes=p.num_classes, regression=p.regression, loss_kind=p.loss_kind, repeats=R,
                     learners=p.learners, mechanisms=tuple(mechanism_key(m) for m in p.mechanisms),
-                    runtime=RUNTIME + tuple(f"levels.{s}" for s in streams), dp=dp_key(dp_sgd, dp_fedavg))
+                    runtime=RUNTIME + tuple(f"levels.{s}" for s in streams), dp=dp_key(dp_sgd, dp_fedavg),
+                    local=tuple(sorted(batch_norm_weights(plan))) if p.cfg.model.batch_norm == "local" else ())
 
 
 def structural_mechanisms(key: RoundKey, mechanisms) -> list:

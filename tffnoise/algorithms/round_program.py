@@ -137,6 +137,13 @@ class _RoundProgram:
             means = self.dp_fedavg.private_mean(params, server, sel, t, tf.reshape(data["keys"], [R, M])[:, 0])
         out = []
         for j, w in enumerate(params):
+            if j in self.key.local:
+                # FedBN: a participant keeps the batch norm it trained, the others the one they had; the
+                # server's (the evaluated model's) is the participants' mean (docs/metrics.md)
+                server[j] = means[j]
+                keep = tf.reshape(tf.reshape(sel, [R * M]) > 0, tf.concat([[R * M], tf.ones_like(tf.shape(w)[1:])], 0))
+                out.append(tf.where(keep, w, st["params"][j]))
+                continue
             if protocol == "fedavg":
                 momentum[j] = hyper["server_momentum"] * momentum[j] + (means[j] - server[j])
                 server[j] = server[j] + hyper["server_lr"] * momentum[j]

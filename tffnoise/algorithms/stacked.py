@@ -25,7 +25,14 @@ from tffnoise.algorithms.round_program import ROUNDS_PER_CALL, compiled_eval
 # Importers read these from here (both engines, the runner, privacy evaluation).
 from tffnoise.algorithms.selection import client_selection, nosync_pick, per_repeat_metrics, trained_examples  # noqa: F401
 
-EVAL_CHUNK = 8192
+EVAL_CHUNK = 8192          # most examples one evaluation call takes
+EVAL_FLOATS = 2**26        # most floats of one layer's activations in an evaluation call (256 MiB)
+
+
+def eval_chunk(widest: int, models: int) -> int:
+    """Examples per evaluation call: EVAL_CHUNK, fewer where a layer of `models` models on that many
+    examples would pass EVAL_FLOATS (a CNN's first convolution holds H·W·F floats per example)."""
+    return int(max(16, min(EVAL_CHUNK, EVAL_FLOATS // max(1, widest * models))))
 
 
 _PLANS: dict = {}
@@ -34,14 +41,15 @@ _PLANS: dict = {}
 def plan_for(problem: Problem) -> tuple:
     """(the model's stacked forward plan, the levels of its noise layers by stream). It depends on the
     model, noise layers and shapes only, so cells of a sweep share it (building the Keras model to read
-    it costs tens of milliseconds)."""
+    it costs tens of milliseconds). Also the widest layer output, floats per example (`eval_chunk`)."""
     cfg = problem.cfg
     key = (repr(cfg.model), repr(sorted(cfg.noise.items())), tuple(problem.input_shape), problem.num_classes)
     if key not in _PLANS:
         if len(_PLANS) > 256:
             _PLANS.clear()
         model = problem.model_fn(0)
-        _PLANS[key] = (stack_plan(model), layer_levels(model))
+        widest = max(int(np.prod(layer.output_shape[1:])) for layer in model.layers)
+        _PLANS[key] = (stack_plan(model), layer_levels(model), widest)
     return _PLANS[key]
 
 
@@ -53,7 +61,7 @@ class StackedEngine:
         cfg = problem.cfg
         self.R, self.M = len(problem.repeats), problem.learners
         self.K = self.R * self.M
-        self.plan, self._layer_levels = plan_for(problem)
+        self.plan, self._layer_levels, self._widest = plan_for(problem)
         self.selection = client_selection(problem)
         self.protocol = cfg.training.protocol
         self.round = 0
@@ -70,6 +78,7 @@ class StackedEngine:
         self.noise_multiplier = dp.z if dp is not None else None
         G, size = thread_groups(self.R, cfg.execution.threads)
         self.groups = [Group(self, g * size, min(self.R, (g + 1) * size), size) for g in range(G)]
+        self.eval_chunk = eval_chunk(self._widest, self.M * size)
         self.set_state(self._initial_state())
         self._eval_fn = compiled_eval(problem, self.plan)
         self._eval_sets: dict = {}
@@ -109,6 +118,12 @@ class StackedEngine:
     order = property(lambda self: self._joined("data", "order"))
     keys = property(lambda self: self._joined("data", "keys"))
 
+    @property
+    def device(self) -> str:
+        """Where the cell's compiled rounds ran (the device of their state, e.g. CPU:0 or GPU:0): the run
+        record's `device`. Nothing in the program is pinned, so TensorFlow's placement decides."""
+        return self.groups[0].state["params"][0].device.rsplit("device:", 1)[-1]
+
     # --- training -------------------------------------------------------------------------------
     def _hyper(self) -> dict:
         """The round's runtime inputs (round_key.RUNTIME), what differs between cells of a sweep: learning
@@ -144,7 +159,7 @@ class StackedEngine:
         (the last chunk is padded with its first example and masked out)."""
         if key is None or key not in self._eval_sets:
             n = len(x)
-            parts = max(1, math.ceil(n / EVAL_CHUNK))
+            parts = max(1, math.ceil(n / self.eval_chunk))
             size = math.ceil(n / parts)
             pad = parts * size - n
             if pad:
@@ -207,8 +222,8 @@ class StackedEngine:
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """[R, N, out] outputs of each repeat's evaluated model (for membership inference)."""
         params = self.eval_params()
-        outs = [forward_shared(self.plan, params, tf.constant(x[i:i + EVAL_CHUNK])).numpy()
-                for i in range(0, len(x), EVAL_CHUNK)]
+        step = eval_chunk(self._widest, params[0].shape[0])
+        outs = [forward_shared(self.plan, params, tf.constant(x[i:i + step])).numpy() for i in range(0, len(x), step)]
         out = np.concatenate(outs, axis=1)
         if self.protocol == "no-sync":
             out = out.reshape((self.R, self.M) + out.shape[1:])[np.arange(self.R), nosync_pick(self.p)]

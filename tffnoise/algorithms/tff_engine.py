@@ -3,7 +3,7 @@ with the same interface, semantics and checkpoint format as `StackedEngine`.
 
 Each round runs the R repeats one after another, each as one call of the process's `next` over its M
 clients. Evaluation runs plain TF on the server weights through the Keras model (so models the stacked
-engine refuses, such as the CNNs with Conv2D and BatchNormalization, run here too), with the per-example
+engine refuses, such as a plug-in's custom layers, run here too), with the per-example
 losses and correctness of `losses.py`.
 
 Execution context: the runner (cli._prepare_execution) installs tffnoise.execution's local or remote
@@ -36,6 +36,8 @@ from tffnoise.algorithms.stacked import EVAL_CHUNK, client_selection, nosync_pic
 
 class TffEngine:
     name = "tff"
+    # TFF 0.87's C++ runtime computes on the CPU (it leaves GPUs idle: upstream issues #4600, #3709)
+    device = "CPU (TFF runtime)"
 
     def __init__(self, problem: Problem):
         self.p = problem

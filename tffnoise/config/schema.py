@@ -20,6 +20,7 @@ LOSSES = ("auto", "crossentropy", "squared", "mse")
 TARGETS = ("labels", "pm1")
 PARTITIONS = ("iid", "dirichlet", "shards")
 DATA_SOURCES = ("digits", "mnist", "fashion-mnist", "cifar10", "susy")
+BATCH_NORMS = ("shared", "local")
 ARCHITECTURES = ("mlp", "linear", "cnn-small", "cnn-medium", "cnn-large")
 ACTIVATIONS = ("sigmoid", "relu", "tanh", "linear")
 OUTPUTS = ("softmax", "linear")
@@ -66,7 +67,10 @@ class Model:
     activation: str = spec("sigmoid", doc="Hidden activation (mlp only).", choices=ACTIVATIONS)
     output: str = spec("softmax", doc="Output layer: softmax over classes or one linear unit.", choices=OUTPUTS)
     dropout: float = spec(0.0, doc="Dropout rate after each hidden layer (mlp, CNNs; keyed, the same masks in both engines).", min=0.0, max=0.95)
-    mixed_precision: bool = spec(False, doc="Compute in float16 with float32 weights (GPUs with tensor cores; engine 'tff'). No loss scaling.")
+    mixed_precision: bool = spec(False, doc="Compute in float16 with float32 weights, batch-norm statistics and loss (GPUs with tensor cores). No loss scaling.")
+    batch_norm: str = spec("shared", doc="CNNs' batch norm at averaging: 'shared' (averaged with every other weight) or 'local' "
+                                       "(FedBN: each learner keeps its own; engine 'stacked', periodic-averaging or fedavg).",
+                           choices=BATCH_NORMS)
     width: float = spec(1.0, doc="Width multiplier for the CNNs (1 = the paper's sizes; smaller for smoke runs).", min=0.0, min_exclusive=True)
     builder: str = spec("", doc="Plug-in model builder 'package.module:function' ('' = built-in); the other model fields "
                                "except output stay at their defaults (the builder sets them).")

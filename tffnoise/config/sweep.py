@@ -54,6 +54,8 @@ def setting_key(config: dict) -> str:
     for key, default in ATTACK_DEFAULTS.items():  # added later (issue 22): default values keep older stores' ids
         if d.get("privacy", {}).get(key) == default:
             d["privacy"].pop(key)
+    if d.get("model", {}).get("batch_norm") == "shared":  # added later (issue 20): the default keeps older stores' ids
+        d["model"].pop("batch_norm")
     # a mechanism at level 0 is the clean run (tested bit-identical), so sweeps run it once
     d["noise"] = {k: v for k, v in (d.get("noise") or {}).items() if v.get("level", 0) != 0}
     return hashlib.sha256(canonical(d).encode()).hexdigest()[:12]

@@ -30,14 +30,27 @@ def _check_sweep(sweep: schema.Sweep) -> None:
             raise ConfigError(f"sweep.cases[{i}]", case, "a non-empty table of dotted key = value overrides")
 
 
+def _check_batch_norm(cfg: schema.Config) -> None:
+    """FedBN (model.batch_norm = 'local') applies where learners average a model with batch norm."""
+    if cfg.model.batch_norm != "local":
+        return
+    if not cfg.model.architecture.startswith("cnn-") or cfg.model.builder:
+        raise ConfigError("model.batch_norm", "local", "'shared' unless model.architecture is a CNN (cnn-small, cnn-medium, cnn-large)")
+    if cfg.training.protocol not in ("periodic-averaging", "fedavg"):
+        raise ConfigError("model.batch_norm", "local", f"'shared' with training.protocol = {cfg.training.protocol!r} (nothing is averaged)")
+    if cfg.engine != "stacked":
+        raise ConfigError("model.batch_norm", "local", "'shared' on engine 'tff' (FedBN runs on engine 'stacked')")
+    if cfg.privacy.mode == "dp-fedavg":
+        raise ConfigError("model.batch_norm", "local", "'shared' with privacy.mode = 'dp-fedavg' (its clipped update covers every weight)")
+
+
 def _check_cross_fields(cfg: schema.Config) -> None:
     hidden = cfg.model.hidden
     if not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in hidden):
         raise ConfigError("model.hidden", hidden, "a list of positive integers")
     if not all(isinstance(w, str) and w.rsplit(":", 1)[-1].isdigit() and ":" in w for w in cfg.execution.workers):
         raise ConfigError("execution.workers", cfg.execution.workers, "a list of 'host:port' strings")
-    if cfg.model.mixed_precision and cfg.engine != "tff":
-        raise ConfigError("model.mixed_precision", True, "false on engine 'stacked' (set engine = \"tff\")")
+    _check_batch_norm(cfg)
     if cfg.model.builder and ":" not in cfg.model.builder:
         raise ConfigError("model.builder", cfg.model.builder, "'package.module:function'")
     check_layer_noise(cfg)

@@ -192,7 +192,7 @@ def finish_run(store: Store, spec, engine, problem, ri: int, last_eval: dict, di
     status = "done" if diverged_round is None else "diverged"
     summary = {"run_id": spec.run_id, "status": status, "final": final, "rounds": problem.rounds,
                "synthetic": problem.synthetic, "dataset": problem.description, "repeat": spec.repeat,
-               "engine": engine.name, "wall_s": wall, "peak_memory_mb": provenance.peak_memory_mb(),
+               "engine": engine.name, "device": getattr(engine, "device", None), "wall_s": wall, "peak_memory_mb": provenance.peak_memory_mb(),
                "noise": [m.describe() for m in problem.mechanisms],
                # Learners' partitions are cut to the smallest one (a seeded random subset each): how many
                # examples that dropped, 0 when they were equal.
