@@ -41,10 +41,12 @@ def init_kwargs(address: str) -> dict:
     from tffnoise.execution.cores import usable_cores
 
     return {**kw, "address": "local", "_node_ip_address": "127.0.0.1", "include_dashboard": False,
-            "num_cpus": usable_cores(), "_system_config": {"enable_metrics_collection": False}}
+            "num_cpus": usable_cores()}
 
 
 def _init(ray, address: str) -> None:
+    if not address:  # no dashboard, so no metrics agent: without this the driver says so on stderr
+        os.environ.setdefault("RAY_enable_metrics_collection", "0")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # Ray's notice about accelerator env vars
         try:

@@ -62,7 +62,7 @@ class RayDriver:
 
     def submit(self, group, attempts: int = 0) -> None:
         cpus, gpus = resources(group[0].config, self.cluster_gpus)
-        gen = self.remote.options(num_cpus=cpus, num_gpus=gpus).remote(group, shipped(self.store, group), int(cpus))
+        gen = self.remote.options(num_cpus=cpus, num_gpus=gpus).remote(group, shipped(self.store, group))
         self.jobs[gen] = Job(group, attempts, cpus, gpus)
 
     def run(self, groups) -> None:

@@ -26,20 +26,17 @@ def node_info() -> dict:
             "ip": ray.util.get_node_ip_address(), "pid": os.getpid()}
 
 
-def _prepare(specs, threads: int) -> None:
+def _prepare(specs) -> None:
     from tffnoise.algorithms import engine as engines
     from tffnoise.runner.gpus import configure_gpus
 
-    for s in specs:  # the task's CPU share, not the node's cores (execution.threads = 0 means "all" locally)
-        if s.config.engine == "stacked":
-            s.config.execution.threads = threads
     configure_gpus()
     if specs[0].config.engine not in _PREPARED:
         engines.prepare([specs[0].config])
         _PREPARED.add(specs[0].config.engine)
 
 
-def _work(specs, files: dict, threads: int, put) -> None:
+def _work(specs, files: dict, put) -> None:
     from tffnoise.distributed.proxy import ProxyStore
     from tffnoise.errors import UserError
     from tffnoise.runner.cell import execute_cell
@@ -49,7 +46,7 @@ def _work(specs, files: dict, threads: int, put) -> None:
     store = None
     try:
         store = ProxyStore(scratch, files, put)
-        _prepare(specs, threads)
+        _prepare(specs)
         cfg = specs[0].config
         execute_cell(specs, store, cfg.engine, lambda e: put(("event", e)), dataset_for(cfg))
     except Exception as exc:
@@ -63,9 +60,11 @@ def _work(specs, files: dict, threads: int, put) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def run_cell(specs, files: dict, threads: int):
+def run_cell(specs, files: dict):
     """The Ray task (wrapped by the driver with ray.remote(num_returns="streaming")): yields lists of
-    messages, the first one [("node", where this runs)]."""
+    messages, the first one [("node", where this runs)]. The cell keeps its execution.threads: the
+    stacked engine's last digits depend on how its repeats are grouped into threads, and a cell must
+    give the numbers it gives locally."""
     from tffnoise.tflog import quiet_tensorflow
 
     quiet_tensorflow()
@@ -75,7 +74,7 @@ def run_cell(specs, files: dict, threads: int):
 
     def target():
         try:
-            _work(specs, files, threads, q.put)
+            _work(specs, files, q.put)
         finally:
             q.put(done)
 
