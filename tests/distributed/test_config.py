@@ -157,3 +157,4 @@ def test_cluster_status_is_shown_only_while_its_writer_holds_the_store(tmp_path)
         data = json.loads((tmp_path / status.NAME).read_text())
         (tmp_path / status.NAME).write_text(json.dumps({**data, "pid": os.getpid() + 1}))
         assert status.read(tmp_path) is None  # a file left by an earlier sweep
+

@@ -44,7 +44,29 @@ def init_kwargs(address: str) -> dict:
             "num_cpus": usable_cores()}
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _set_constant(ray, name: str, value) -> None:
+    constants = getattr(getattr(ray, "_private", None), "ray_constants", None)
+    if constants is not None and hasattr(constants, name):
+        setattr(constants, name, value)
+
+
+def _defaults(ray, address: str) -> None:
+    """Two of Ray's defaults changed before it connects. Under `uv run`, Ray would replicate the uv
+    environment on every worker by uploading the current directory (run stores included) and starting
+    each worker through `uv run`: nodes run their installed tffnoise instead. And Ray rewrites a
+    loopback address to this host's outward IP (ray._private.services.resolve_ip_for_localhost), so a
+    cluster bound to 127.0.0.1 would be unreachable and the driver would use another address: its
+    single-machine switch keeps loopback as it is."""
+    _set_constant(ray, "RAY_ENABLE_UV_RUN_RUNTIME_ENV", False)
+    if address.removeprefix("ray://").rsplit(":", 1)[0] in LOOPBACK:
+        _set_constant(ray, "ENABLE_RAY_CLUSTER", False)
+
+
 def _init(ray, address: str) -> None:
+    _defaults(ray, address)
     if not address:  # no dashboard, so no metrics agent: without this the driver says so on stderr
         os.environ.setdefault("RAY_enable_metrics_collection", "0")
     with warnings.catch_warnings():

@@ -121,7 +121,9 @@ class RayDriver:
             store.write_summary(msg[1], {**msg[2], "node": job.node})
         elif kind == "event":
             e = msg[1]
-            self.emit({**e, "node": job.node["host"]} if e.get("event") == "cell_started" and job.node else e)
+            if e.get("event") == "cell_started" and job.node:
+                e = {**e, "node": job.node["host"], "node_id": job.node["node_id"]}
+            self.emit(e)
         elif kind == "failed":
             self.fail(job, msg[1])
         elif kind == "user_error":
