@@ -13,7 +13,7 @@ from .conftest import assert_all_ended, ray_processes
 
 pytestmark = pytest.mark.slow
 
-ROUNDS = 40
+ROUNDS = 150
 BASE = {"engine": "stacked", "experiment": {"name": "cluster", "seed": 1, "repeats": 1},
         "data": {"source": "digits", "clients": 2, "examples_per_client": 20, "test_examples": 50},
         "model": {"architecture": "mlp", "hidden": [4]},
@@ -33,6 +33,9 @@ def test_sweep_spreads_over_two_nodes_and_survives_losing_one(tmp_path, monkeypa
     me = psutil.Process()
     cluster = Cluster(initialize_head=True, head_node_args={**loopback, "include_dashboard": False})
     try:
+        from tffnoise.distributed.cluster import connect
+
+        connect(ray, cluster.address)  # before the second node: the driver attaches to the head's raylet
         worker = cluster.add_node(**loopback)
         out = tmp_path / "store"
         events, result = [], {}
@@ -48,7 +51,7 @@ def test_sweep_spreads_over_two_nodes_and_survives_losing_one(tmp_path, monkeypa
                 snap = json.loads((out / "cluster.json").read_text())
             except (OSError, ValueError):
                 continue
-            on_worker = [r for n in snap["nodes"] if n["node_id"] == worker.unique_id for r in n["runs"]]
+            on_worker = [r for n in snap["nodes"] if n["node_id"] == worker.node_id for r in n["runs"]]
             for run_id in on_worker:
                 try:
                     rnd = int(json.loads((out / "runs" / run_id / "metrics.jsonl").read_text().splitlines()[-1])["round"])
@@ -63,11 +66,11 @@ def test_sweep_spreads_over_two_nodes_and_survives_losing_one(tmp_path, monkeypa
         assert not sweep.is_alive()
         assert result["status"] == {"done": 4, "diverged": 0, "failed": 0}
         started = [e for e in events if e["event"] == "cell_started"]
-        assert {e["node_id"] for e in started} == {cluster.head_node.unique_id, worker.unique_id}  # both nodes
+        assert {e["node_id"] for e in started} == {cluster.head_node.node_id, worker.node_id}  # both nodes
         retried = [e for e in events if e["event"] == "cell_retried"]
         assert [e["runs"] for e in retried] == [[victim]]
         resumed = [e for e in started if e["runs"] == [victim]][-1]
-        assert resumed["round"] >= 2 and resumed["node_id"] == cluster.head_node.unique_id  # from its checkpoint
+        assert resumed["round"] >= 2 and resumed["node_id"] == cluster.head_node.node_id  # from its checkpoint
         assert len(result["rows"]) == 4
         for row in result["rows"]:  # nothing lost, nothing twice
             d = out / "runs" / row["run_id"]
@@ -75,10 +78,10 @@ def test_sweep_spreads_over_two_nodes_and_survives_losing_one(tmp_path, monkeypa
             assert rounds == list(range(1, ROUNDS + 1)), row["run_id"]
             summary = json.loads((d / "summary.json").read_text())
             assert summary["status"] == "done" and summary["node"]["node_id"] == (
-                cluster.head_node.unique_id if row["run_id"] == victim else summary["node"]["node_id"])
+                cluster.head_node.node_id if row["run_id"] == victim else summary["node"]["node_id"])
     finally:
         seen.update(ray_processes(me))
-        ray.shutdown()  # the sweep's session has (a no-op then); also after a failed assertion
+        ray.shutdown()
         cluster.shutdown()
     assert_all_ended(list(seen))
     assert not ray_processes(me)

@@ -22,7 +22,7 @@ def session(execution):
     if ray.is_initialized():
         yield ray
         return
-    _init(ray, execution.address)
+    connect(ray, execution.address)
     try:
         yield ray
     finally:
@@ -65,7 +65,8 @@ def _defaults(ray, address: str) -> None:
         _set_constant(ray, "ENABLE_RAY_CLUSTER", False)
 
 
-def _init(ray, address: str) -> None:
+def connect(ray, address: str) -> None:
+    """ray.init for `address` ('' = a local instance), with the defaults above."""
     _defaults(ray, address)
     if not address:  # no dashboard, so no metrics agent: without this the driver says so on stderr
         os.environ.setdefault("RAY_enable_metrics_collection", "0")
