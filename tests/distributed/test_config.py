@@ -158,3 +158,31 @@ def test_cluster_status_is_shown_only_while_its_writer_holds_the_store(tmp_path)
         (tmp_path / status.NAME).write_text(json.dumps({**data, "pid": os.getpid() + 1}))
         assert status.read(tmp_path) is None  # a file left by an earlier sweep
 
+
+
+def test_runs_show_names_the_node_a_ray_cell_ran_on(tmp_path):
+    from tffnoise.cli_runs import describe, run_details
+    from tffnoise.runner.store import Store
+
+    store = Store(tmp_path)
+    store.register("r1", {"setting_id": "s1", "repeat": 0}, "", {})
+    store.update("r1", status="done", round=1, rounds=1)
+    store.write_summary("r1", {"final": {}, "node": {"host": "lab2", "ip": "10.0.0.7", "node_id": "ab" * 28}})
+    assert "  node      lab2 10.0.0.7 (Ray node abababababab)" in describe(run_details(store, "r1")).splitlines()
+    store.write_summary("r1", {"final": {}})
+    assert "node " not in describe(run_details(store, "r1"))  # a local run: no node line
+    store.close()
+
+
+def test_a_cell_error_message_fails_its_runs_and_a_user_error_stops_the_sweep(monkeypatch):
+    from tffnoise.errors import UserError
+
+    store = FakeStore({"a": "running", "b": "running"})
+    d = _driver(store, 3, monkeypatch)
+    job = Job([Spec("a"), Spec("b")], 0, 1, 0, {"node_id": "n", "host": "h"})
+    d.apply(job, ("update", "a", {"status": "running", "pid": 1}))
+    assert store.rows["a"]["pid"] == os.getpid()  # the driver, the store's lock holder, owns running rows
+    d.apply(job, ("failed", "ValueError: boom"))
+    assert [store.rows[k]["status"] for k in "ab"] == ["failed", "failed"] and d.submitted == []
+    with pytest.raises(UserError, match="bad model"):
+        d.apply(job, ("user_error", "bad model"))
