@@ -59,6 +59,8 @@ def main(argv=None) -> None:
     p.add_argument("--cpus-per-node", type=int, default=1)
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
+        timed(base(f"{tmp}/warm", 1, 1))  # TensorFlow imported in this process once, untimed: the Ray rows'
+        # overhead is then what Ray adds (workers started, TensorFlow imported in each, writes streamed back)
         rows = [("in-process (local runner)", timed(base(f"{tmp}/local", args.cells, args.rounds)))]
         for nodes in (1, 2):
             cfg = base(f"{tmp}/ray{nodes}", args.cells, args.rounds)
