@@ -28,6 +28,10 @@ def _base(args) -> dict:
         overrides.append(f'engine="{args.engine}"')
     if getattr(args, "out", None):
         overrides.append(("out", args.out))
+    if getattr(args, "ray", None) is not None:  # --ray [ADDRESS]: docs/distributed.md
+        overrides.append(("execution.backend", "ray"))
+        if args.ray:
+            overrides.append(("execution.address", args.ray))
     return load_dict(args.file, overrides, args.preset)
 
 
@@ -120,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--engine", choices=engines.names(), help="override the config's engine")
     r.add_argument("--json", action="store_true", help="JSON lines on stdout instead of a progress bar")
     r.add_argument("--report", action="store_true", help="write the report (figures, summary.md) when the sweep ends")
+    r.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="run the cells as Ray tasks: on the cluster at ADDRESS ('auto', 'host:port', "
+                        "'ray://host:port'), or without one on a local Ray instance on 127.0.0.1 "
+                        "(needs `uv sync --extra ray`)")
     r.set_defaults(func=cmd_run)
 
     v = sub.add_parser("validate", help="check an experiment file without running it")

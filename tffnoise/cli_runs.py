@@ -74,6 +74,9 @@ def describe(d: dict) -> str:
         t = cfg.get("training", {})
         lines.append(f"  training  {t.get('protocol')}, lr {t.get('learning_rate')}, batch {t.get('batch_size')}, "
                      f"seed {cfg.get('experiment', {}).get('seed')}")
+    node = summary.get("node")  # a Ray sweep's cell: where it ran (docs/distributed.md)
+    if node:
+        lines.append(f"  node      {node.get('host')} {node.get('ip')} (Ray node {str(node.get('node_id'))[:12]})")
     prov = meta.get("provenance") or {}
     if prov:
         lines.append("  versions  " + ", ".join(f"{k} {v}" for k, v in (prov.get("versions") or {}).items()))

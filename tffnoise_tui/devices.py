@@ -154,3 +154,14 @@ class ProcessProbe:
         except Exception:  # no psutil, no such process, no permission
             self._procs.pop(int(pid), None)
             return None
+
+
+def cluster_state(root) -> dict | None:
+    """The Ray cluster of the sweep writing `root` now (OUT/cluster.json, written by its driver), or None.
+    Read from the store so the TUI never imports Ray."""
+    try:
+        from tffnoise.distributed.status import read
+
+        return read(root)
+    except Exception:  # a damaged or foreign file never breaks the screen
+        return None

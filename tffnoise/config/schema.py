@@ -25,6 +25,7 @@ ARCHITECTURES = ("mlp", "linear", "cnn-small", "cnn-medium", "cnn-large")
 ACTIVATIONS = ("sigmoid", "relu", "tanh", "linear")
 OUTPUTS = ("softmax", "linear")
 ACCOUNTANTS = ("rdp", "pld")
+BACKENDS = ("local", "ray")
 
 
 def spec(default, *, doc: str, choices=None, min=None, max=None, min_exclusive=False, factory=None,
@@ -125,6 +126,14 @@ class Execution:
     call_timeout_s: float = spec(600.0, doc="Seconds one round may take on the workers (with workers).", min=0.0, min_exclusive=True)
     threads: int = spec(0, doc="Stacked engine on CPU: run a cell's repeats as this many equal groups in parallel threads "
                                "(0 = one per usable CPU core, a container's CPU quota included; 1 = one group).", min=0)
+    backend: str = spec("local", doc="Where a sweep's cells run: 'local' (this process) or 'ray' (one Ray task per cell; "
+                                     "docs/distributed.md).", choices=BACKENDS)
+    address: str = spec("", doc="Ray cluster to join with backend = 'ray' ('auto', 'host:port' or 'ray://host:port'; "
+                                "'' = start a local Ray instance on 127.0.0.1).")
+    num_gpus: float = spec(-1.0, doc="GPUs each cell's Ray task asks for (-1 = 1 where the cluster has GPUs and the "
+                                     "engine is 'stacked', else 0; a fraction shares a GPU).", min=-1.0)
+    max_retries: int = spec(3, doc="Times a cell whose Ray task is lost with its node or worker is resubmitted, from its "
+                                   "runs' last checkpoints, before its runs are marked failed.", min=0)
 
 
 @dataclass

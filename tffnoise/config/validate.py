@@ -15,6 +15,7 @@ from tffnoise.config.fields import build_section, check_value
 from tffnoise.config.noise import build_noise, check_layer_noise, check_noise
 from tffnoise.config.sizes import MAX_RUNS, check_data_fit, check_sizes, rounds_from_epochs
 from tffnoise.config.unused import check_unused
+from tffnoise.distributed.config import check_execution
 from tffnoise.errors import ConfigError
 from tffnoise.privacy.attack_config import check_attacks
 
@@ -119,6 +120,7 @@ def config_from_dict(data: dict) -> schema.Config:
     _check_divergence(cfg.training)
     check_sizes(cfg)
     check_unused(cfg)
+    check_execution(cfg)
     check_noise(cfg)
     check_attacks(cfg)
     _check_sweep(cfg.sweep)

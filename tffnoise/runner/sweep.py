@@ -101,7 +101,13 @@ def run_sweep(base: dict, emit=lambda e: None, checked=lambda specs: None) -> di
     every dataset fits), before TensorFlow is imported: a caller says there what is about to run."""
     from tffnoise.runner.gpus import configure_gpus
 
+    from tffnoise.distributed.cluster import session
+    from tffnoise.distributed.config import require_ray, sweep_backend
+
     specs, cells = plan(base)
+    execution = sweep_backend(specs)
+    if execution.backend == "ray":
+        require_ray()  # a missing extra is one line, before anything is loaded or written
     out = specs[0].config.out
     lock = StoreLock(out)
     lock.check()  # a second writer is refused before it loads anything
@@ -110,7 +116,7 @@ def run_sweep(base: dict, emit=lambda e: None, checked=lambda specs: None) -> di
     configure_gpus()
     check_models(specs)
     engines.prepare(s.config for s in specs)  # e.g. the TFF engine's execution context
-    with lock:
+    with session(execution), lock:  # an unreachable Ray cluster is refused before the store is touched
         if lock.stale:
             print(f"warning: {lock.path}: took over the lock left by {describe(lock.stale)}, which is no longer "
                   "running", file=sys.stderr)
@@ -150,26 +156,49 @@ def _sweep(specs, cells, store: Store, emit) -> dict:
 
 
 def _run_cells(cells, store: Store, emit) -> None:
-    from tffnoise.runner.cell import execute_cell, load_checkpoint
+    """Hand the cells' pending groups to the sweep's backend: this process, or Ray (tffnoise/distributed)."""
+    from tffnoise.distributed.config import sweep_backend
+
+    execution = sweep_backend([s for cell in cells for s in cell])
+    if execution.backend == "ray":
+        from tffnoise.distributed.driver import run_on_ray
+
+        run_on_ray([g for cell in cells for g in pending_groups(cell, store)], store, emit, execution)
+        return
+    from tffnoise.runner.cell import execute_cell
 
     for cell in cells:
-        pending = [s for s in cell if store.get(s.run_id)["status"] not in FINISHED]
-        by_round: dict = {}
-        for s in pending:
-            ck = load_checkpoint(store, s.run_id)
-            by_round.setdefault(int(ck["round"]) if ck is not None else 0, []).append(s)
-        for _, group in sorted(by_round.items()):
+        for group in pending_groups(cell, store):
             try:
                 execute_cell(group, store, group[0].config.engine, emit, dataset_for(group[0].config))
-            except UserError as exc:
-                if not _is_run_failure(exc):
-                    raise
-                msg = str(exc)
-                for s in group:
-                    store.update(s.run_id, status="failed", error=msg)
-                    emit({"event": "run_failed", "run_id": s.run_id, "error": msg})
             except Exception as exc:  # one failed cell must not stop the sweep
-                msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-                for s in group:
-                    store.update(s.run_id, status="failed", error=msg)
-                    emit({"event": "run_failed", "run_id": s.run_id, "error": msg})
+                fail_runs(group, store, emit, failure_message(exc))
+
+
+def pending_groups(cell, store: Store) -> list:
+    """A cell's unfinished runs, grouped by the round their checkpoints resume from (each group is one
+    engine): also how a cell whose Ray task was lost is resubmitted."""
+    from tffnoise.runner.cell import load_checkpoint
+
+    pending = [s for s in cell if store.get(s.run_id)["status"] not in FINISHED]
+    by_round: dict = {}
+    for s in pending:
+        ck = load_checkpoint(store, s.run_id)
+        by_round.setdefault(int(ck["round"]) if ck is not None else 0, []).append(s)
+    return [group for _, group in sorted(by_round.items())]
+
+
+def failure_message(exc: Exception) -> str:
+    """What a failed group's runs record. A user error (other than a lost TFF worker) is raised again:
+    it stops the sweep, as it would have before anything ran."""
+    if isinstance(exc, UserError):
+        if not _is_run_failure(exc):
+            raise exc
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+
+
+def fail_runs(group, store: Store, emit, msg: str) -> None:
+    for s in group:
+        store.update(s.run_id, status="failed", error=msg)
+        emit({"event": "run_failed", "run_id": s.run_id, "error": msg})

@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from tffnoise_tui.devices import cluster_state
 from tffnoise_tui.store_reader import StoreReader
 
 
@@ -19,6 +20,23 @@ def meter(frac: float | None, width: int = 20) -> str:
     return f"[{color}]{'█' * n}[/][dim]{'░' * (width - n)}[/] {frac:4.0%}"
 
 
+def cluster_text(snap: dict) -> str:
+    """The Ray cluster a sweep runs on: each node, its free CPUs/GPUs (of what this sweep asked for) and
+    the runs its cells are training there."""
+    nodes = snap.get("nodes") or []
+    lines = [f"[b]Ray cluster[/]  {escape(str(snap.get('address')))} · {len(nodes)} node(s), "
+             f"{snap.get('cluster_cpus_free', 0):g} CPU / {snap.get('cluster_gpus_free', 0):g} GPU free, "
+             f"{snap.get('queued_cells', 0)} cell(s) waiting"]
+    for n in nodes:
+        state = "" if n.get("alive") else "  [red]lost[/]"
+        runs = n.get("runs") or []
+        lines.append(f"  {escape(str(n.get('host')))} {escape(str(n.get('ip')))}  "
+                     f"CPU {n.get('cpus_free', 0):g}/{n.get('cpus', 0):g} free  GPU {n.get('gpus_free', 0):g}/"
+                     f"{n.get('gpus', 0):g} free  " + (f"runs {escape(' '.join(r[:8] for r in runs))}" if runs else "[dim]idle[/]")
+                     + state)
+    return "\n".join(lines)
+
+
 class DevicesScreen(Screen):
     BINDINGS = [Binding("g", "refresh", "Refresh")]
 
@@ -29,6 +47,7 @@ class DevicesScreen(Screen):
         yield Static("", id="tf-devices")
         yield Static("", id="host")
         yield Static("", id="runner")
+        yield Static("", id="cluster")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -86,6 +105,11 @@ class DevicesScreen(Screen):
                         f"{rep.ram_used_mb / 1024:.1f}/{rep.ram_total_mb / 1024:.1f} GiB")
         self.query_one("#host", Static).update("\n".join(host))
         self.query_one("#runner", Static).update(self._runner_text(rep))
+        cluster = self.query_one("#cluster", Static)
+        snap = cluster_state(self.app.store_root)
+        cluster.display = snap is not None  # only while a Ray sweep writes this store
+        if snap is not None:
+            cluster.update(cluster_text(snap))
 
     def _runner_text(self, rep) -> str:
         """The runner's own process tree (the sweep launched or attached here) beside the host's totals."""
