@@ -82,15 +82,16 @@ def expand(base: dict) -> list[RunSpec]:
     if settings > MAX_RUNS:  # counted before any is built
         raise ConfigError("sweep", f"{settings} settings", f"at most {MAX_RUNS} runs in one sweep (cases × grid × repeats)")
     runs: list[RunSpec] = []
-    seen = set()
+    seen: dict[str, tuple] = {}
     for case in cases:
         for combo in itertools.product(*(cfg.sweep.grid[k] for k in keys)):
             pairs = tuple(case.items()) + tuple(zip(keys, combo))
             setting = config_from_dict(apply_overrides(body, pairs))
             sid = setting_id(setting)
             if sid in seen:
+                _same_execution(seen[sid], pairs)
                 continue
-            seen.add(sid)
+            seen[sid] = pairs
             if len(runs) + setting.experiment.repeats > MAX_RUNS:
                 raise ConfigError("experiment.repeats", setting.experiment.repeats,
                                   f"at most {MAX_RUNS} runs in one sweep (cases × grid × repeats; this one has at least "
@@ -98,3 +99,14 @@ def expand(base: dict) -> list[RunSpec]:
             for rep in range(setting.experiment.repeats):
                 runs.append(RunSpec(run_id(sid, rep), sid, rep, setting, pairs))
     return runs
+
+
+def _same_execution(first: tuple, pairs: tuple) -> None:
+    """Two settings with one setting id differ at most in [execution], which does not enter the id (it
+    says where a run trains, not what): one of them would run and the other be dropped unseen."""
+    a, b = dict(first), dict(pairs)
+    for key in sorted(set(a) | set(b)):
+        if key.startswith("execution.") and a.get(key) != b.get(key):
+            raise ConfigError(f"sweep.{key}", b.get(key, a.get(key)),
+                              "one value for the whole sweep, set outside sweep.grid / sweep.cases ([execution] says "
+                              "where runs train, not what they compute, so settings differing only there are one setting)")
