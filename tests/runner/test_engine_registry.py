@@ -88,7 +88,7 @@ def fake_engine(monkeypatch):
 def test_runner_rerun_recipes_and_cli_never_name_an_engine():
     pattern = re.compile(r"""["'](tff|stacked)["']|engine\s*==""")
     files = [*(ROOT / "tffnoise" / "runner").glob("*.py"), *(ROOT / "tffnoise" / "recipes").glob("*.py"),
-             *(ROOT / "tffnoise").glob("cli*.py")]
+             *(ROOT / "tffnoise").glob("cli*.py"), *(ROOT / "tffnoise" / "distributed").glob("*.py")]
     assert [f.name for f in files if pattern.search(f.read_text())] == []
 
 

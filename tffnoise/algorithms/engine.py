@@ -55,6 +55,7 @@ class EngineInfo:
     prepare: str | Callable | None = None      # prepare(cfg): before any engine of this kind is built
     check_model: str | Callable | None = None  # check_model(keras_model): preflight; raises ConfigError
     doc: str = ""
+    uses_gpu: bool = False             # trains on a GPU where there is one (a Ray cell then asks for one)
 
 
 _REGISTRY: dict[str, EngineInfo] = {}
@@ -107,7 +108,8 @@ def model_check(name: str) -> Callable | None:
 
 
 register(EngineInfo("stacked", "tffnoise.algorithms.stacked:StackedEngine",
-                    check_model="tffnoise.algorithms.forward:stack_plan",
+                    check_model="tffnoise.algorithms.forward:stack_plan", uses_gpu=True,
                     doc="all learners and repeats of a cell in one TF graph (fast)"))
+# TFF's C++ runtime leaves GPUs idle (tensorflow-federated #4600, #3709): uses_gpu stays False.
 register(EngineInfo("tff", "tffnoise.algorithms.tff_engine:TffEngine", prepare="tffnoise.execution:install_context",
                     doc="a TFF iterative process per repeat, on a local or remote TFF context"))

@@ -36,7 +36,9 @@ def resources(cfg, cluster_gpus: float) -> tuple[float, float]:
     """(num_cpus, num_gpus) of one cell's task: its threads (0: 1), and the GPUs asked for (-1: one
     where the cluster has GPUs and the engine uses them; TFF's runtime leaves GPUs idle)."""
     e = cfg.execution
-    gpus = e.num_gpus if e.num_gpus >= 0 else float(cfg.engine == "stacked" and cluster_gpus >= 1)
+    from tffnoise.algorithms import engine
+
+    gpus = e.num_gpus if e.num_gpus >= 0 else float(engine.get(cfg.engine).uses_gpu and cluster_gpus >= 1)
     return float(e.threads or 1), gpus
 
 
