@@ -174,3 +174,16 @@ def pytest_collection_modifyitems(items):
                 return asyncio.run(__fn(*args, **kwargs))
 
             item.obj = sync
+
+
+async def open_form(pilot, *sections: str):
+    """The Configure form once validated, with these sections opened (the others stay closed)."""
+    from tffnoise_tui.widgets.config_form import ConfigForm
+
+    form = pilot.app.screen.query_one("#form", ConfigForm)
+    while not form.ready:
+        await pilot.pause(0.02)
+    for sec in sections:
+        await form.section(sec).open()
+    await pilot.pause()
+    return form

@@ -11,6 +11,8 @@ from tffnoise.noise import registry
 from tffnoise.noise.registry import MechanismInfo
 from tffnoise_tui.widgets.config_form import ConfigForm, FieldRow
 
+from .conftest import open_form
+
 pytestmark = pytest.mark.timeout(60)
 
 TOY_DEFAULTS = {"distribution": "laplace", "schedule": "step", "decay": "none"}
@@ -41,15 +43,7 @@ class FormApp(App):
         yield ConfigForm(self._data, id="form")
 
 
-async def form_ready(pilot, *sections: str) -> ConfigForm:
-    """The form once validated, with these sections opened."""
-    form = pilot.app.query_one("#form", ConfigForm)
-    while not form.ready:
-        await pilot.pause(0.02)
-    for sec in sections:
-        await form.section(sec).open()
-    await pilot.pause()
-    return form
+form_ready = open_form
 
 
 def _values(form: ConfigForm, mech: str) -> dict:

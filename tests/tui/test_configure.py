@@ -12,20 +12,12 @@ from tffnoise.config.validate import config_from_dict
 from tffnoise.errors import ConfigError
 from tffnoise_tui.widgets.config_form import ConfigForm, FieldRow, check, error_field, toml_value
 
-from .conftest import FIXTURES, FakeLauncher, make_app
+from .conftest import FIXTURES, FakeLauncher, make_app, open_form
 
 pytestmark = pytest.mark.timeout(60)
 
 
-async def _form(pilot, *sections: str) -> ConfigForm:
-    """The form, validated, with these sections opened (the others stay closed: test_configure_lazy.py)."""
-    form = pilot.app.screen.query_one("#form", ConfigForm)
-    while not form.ready:
-        await pilot.pause(0.02)
-    for sec in sections:
-        await form.section(sec).open()
-    await pilot.pause()
-    return form
+_form = open_form  # the others stay closed: test_configure_lazy.py
 
 
 def _cli_message(data: dict, key: str, value) -> str:
