@@ -126,15 +126,16 @@ class _RoundProgram:
         if protocol in ("serial", "no-sync"):
             return params, server, momentum
         sel = tf.gather(data["selection"], t - 1)  # [R, M]
-        count = tf.reduce_sum(sel, 1)
-        means = []
-        for w in params:
-            shape = tf.shape(w)[1:]
-            wr = tf.reshape(w, tf.concat([[R, M], shape], 0))
-            selb = tf.reshape(sel, tf.concat([[R, M], tf.ones_like(shape)], 0))
-            means.append(tf.reduce_sum(wr * selb, 1) / tf.reshape(count, tf.concat([[R], tf.ones_like(shape)], 0)))
         if self.dp_fedavg is not None:
             means = self.dp_fedavg.private_mean(params, server, sel, t, tf.reshape(data["keys"], [R, M])[:, 0])
+        else:
+            count = tf.reduce_sum(sel, 1)
+            means = []
+            for w in params:
+                shape = tf.shape(w)[1:]
+                wr = tf.reshape(w, tf.concat([[R, M], shape], 0))
+                selb = tf.reshape(sel, tf.concat([[R, M], tf.ones_like(shape)], 0))
+                means.append(tf.reduce_sum(wr * selb, 1) / tf.reshape(count, tf.concat([[R], tf.ones_like(shape)], 0)))
         out = []
         for j, w in enumerate(params):
             if j in self.key.local:
