@@ -11,6 +11,16 @@ import pytest
 
 from tests.algorithms.cnn_problems import problem
 
+
+
+@pytest.fixture(autouse=True)
+def _xla(monkeypatch):
+    """A GPU's path: XLA, as uses_xla chooses with a GPU (on this CPU convolutions run without it)."""
+    from tffnoise.algorithms import round_program
+
+    monkeypatch.setattr(round_program, "FORCE_XLA", True)
+
+
 PA = ['training.protocol="periodic-averaging"', "noise.input.level=0.1", "noise.weights.level=0.01",
       'noise.weights.schedule="sync"']
 
@@ -25,7 +35,7 @@ def _engines():
     ha = a.run_rounds(2)
     b = StackedEngine(problem(PA + ["noise.hidden.level=0.3"]))
     hb = b.run_rounds(2)
-    rounds = [k for k in _COMPILED if isinstance(k, RoundKey)]
+    rounds = [k for k in _COMPILED if isinstance(k[0], RoundKey)]
     return a, b, ha, hb, rounds
 
 

@@ -16,13 +16,15 @@ if TYPE_CHECKING:
     from tffnoise.algorithms.stacked import StackedEngine
 
 
-def thread_groups(R: int, requested: int = 0) -> tuple[int, int]:
+def thread_groups(R: int, requested: int = 0, xla: bool = True) -> tuple[int, int]:
     """(groups, repeats per group) for a cell of R repeats. XLA runs a compiled round on one CPU thread
     (see the XLA flag in round_program.py), so independent repeats are the way to use the other cores. Groups are
     equal, so one compilation serves them all: when R does not divide, the last group is padded with
     copies of its last repeat whose results are dropped (5 repeats on 2 cores: 3 + 3, 1.67x rather than
-    one core). On a GPU, one group (one device, one large program)."""
-    if requested == 1 or R == 1:
+    one core). On a GPU, one group (one device, one large program); without XLA (convolutions on a CPU,
+    round_program.uses_xla) one group too: TensorFlow's own thread pools use the cores, and padding would
+    only add work (3 repeats: 1.95 s a round in one group, 2.5 s in two, measured)."""
+    if requested == 1 or R == 1 or (not xla and not requested):
         return 1, R
     if requested:
         want = requested

@@ -17,6 +17,7 @@ from tffnoise.algorithms import losses
 from tffnoise.algorithms.client_update import LocalWork, local_round
 from tffnoise.algorithms.forward import forward_shared
 from tffnoise.algorithms.model_adapters import StackedLearners
+from tffnoise.algorithms.plan import Conv2D, Pool2D
 from tffnoise.algorithms.round_key import EvalKey, RoundKey, dp_objects, round_key, structural_mechanisms
 
 # XLA on CPU runs each of the K small per-learner matmuls of a round as an Eigen call; with Eigen's
@@ -26,6 +27,14 @@ from tffnoise.algorithms.round_key import EvalKey, RoundKey, dp_objects, round_k
 # run before any jit-compiled function; a value the user set is left alone. CPU only: GPUs ignore it.
 if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+
+# Which compiler runs a structure's programs: XLA (`jit_compile`) everywhere except convolutions on a CPU.
+# XLA's CPU convolutions are Eigen's, single-threaded here (the flag above); TensorFlow's graph runtime runs
+# the same ops through oneDNN. Measured on paper 2's cnn-small at width 0.125, Fashion-MNIST, 3 clients x 3
+# repeats, batch 32 (docs/performance.md): 6.5 s a round under XLA in two thread groups, 1.95 s in the graph
+# runtime in one group (3.3x), and its first round (tracing) 7.6 s against 18.6 s. On a GPU XLA stays, one
+# program per round structure. Tests set FORCE_XLA to run the GPU's path on this CPU.
+FORCE_XLA: bool | None = None
 
 ROUNDS_PER_CALL = 64  # most rounds one compiled call runs (its per-round metrics have this static size)
 
@@ -40,19 +49,30 @@ def _cached(key, build):
     return _COMPILED[key]
 
 
+def uses_xla(plan) -> bool:
+    """Whether this plan's programs are XLA-compiled (see FORCE_XLA)."""
+    if FORCE_XLA is not None:
+        return FORCE_XLA
+    if not any(isinstance(op, (Conv2D, Pool2D)) for op in plan):
+        return True
+    return bool(tf.config.list_logical_devices("GPU"))
+
+
 def compiled_round(p, plan, R: int, dp_sgd=None, dp_fedavg=None):
-    """The jit-compiled rounds for this structure and R stacked repeats."""
+    """The compiled rounds for this structure and R stacked repeats (XLA, or the graph runtime: uses_xla)."""
     key = round_key(p, plan, R, dp_sgd, dp_fedavg)
+    xla = uses_xla(plan)
     # autograph off: the round is written with tf.while_loop and every hook branches on Python values
     # only, so tracing skips autograph's source conversion of the engine, mechanisms and losses.
-    return _cached(key, lambda: tf.function(_RoundProgram(key, p.mechanisms, len(p.init_weights)),
-                                            jit_compile=True, autograph=False))
+    return _cached((key, xla), lambda: tf.function(_RoundProgram(key, p.mechanisms, len(p.init_weights)),
+                                                   jit_compile=xla, autograph=False))
 
 
 def compiled_eval(p, plan):
     """The traced evaluation of one chunk, shared by every engine with the same model, loss and targets
     (evaluation runs without noise, so noise levels do not matter here)."""
     key = EvalKey(tuple(plan), p.loss_kind, p.regression)
+    xla = uses_xla(plan)
 
     def build():
         def chunk(params, x, y, valid):
@@ -62,10 +82,10 @@ def compiled_eval(p, plan):
             return tf.reduce_sum(pe, -1), tf.reduce_sum(corr, -1)
 
         # XLA: one fused single-threaded program per group, the groups in parallel threads (faster than
-        # TF ops on the shared intra-op pool, measured); one compilation per chunk shape.
-        return tf.function(chunk, autograph=False, jit_compile=True)
+        # TF ops on the shared intra-op pool, measured for MLPs); one compilation per chunk shape.
+        return tf.function(chunk, autograph=False, jit_compile=xla)
 
-    return _cached(key, build)
+    return _cached((key, xla), build)
 
 
 class _RoundProgram:

@@ -21,7 +21,7 @@ from tffnoise.algorithms.forward import forward_shared
 from tffnoise.algorithms.groups import Group, each_group, thread_groups  # noqa: F401 (thread_groups re-exported)
 from tffnoise.algorithms.plan import layer_levels, stack_plan
 from tffnoise.algorithms.problem import Problem
-from tffnoise.algorithms.round_program import ROUNDS_PER_CALL, compiled_eval
+from tffnoise.algorithms.round_program import ROUNDS_PER_CALL, compiled_eval, uses_xla
 # Importers read these from here (both engines, the runner, privacy evaluation).
 from tffnoise.algorithms.selection import client_selection, nosync_pick, per_repeat_metrics, trained_examples  # noqa: F401
 
@@ -76,7 +76,7 @@ class StackedEngine:
             self.dp_fedavg = DpFedAvg.for_problem(cfg.privacy, problem)
         dp = self.dp_sgd or self.dp_fedavg
         self.noise_multiplier = dp.z if dp is not None else None
-        G, size = thread_groups(self.R, cfg.execution.threads)
+        G, size = thread_groups(self.R, cfg.execution.threads, uses_xla(self.plan))
         self.groups = [Group(self, g * size, min(self.R, (g + 1) * size), size) for g in range(G)]
         self.eval_chunk = eval_chunk(self._widest, self.M * size)
         self.set_state(self._initial_state())
