@@ -49,3 +49,14 @@ def test_real_data_missing_stops_with_the_expected_path(tmp_path):
     res = run_recipe("susy", "--out", str(tmp_path / "x"), "--data-dir", str(tmp_path / "nowhere"), env=env)
     assert res.returncode == 2 and "data.path" in res.stderr and "nowhere" in res.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_help_lists_each_recipes_own_presets(capsys):
+    """`--preset` names what the recipe's files define (cifar's cpu preset included), read from the files."""
+    from tffnoise.recipes import base
+
+    assert base.presets(["cifar.toml"]) == ["paper", "cpu", "smoke"]
+    assert "cpu" not in base.presets(["mnist.toml"])
+    with pytest.raises(SystemExit):
+        base.parser("cifar", "", ["cifar.toml"]).parse_args(["--help"])
+    assert "one of paper, cpu, smoke" in " ".join(capsys.readouterr().out.split())

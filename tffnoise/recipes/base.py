@@ -30,9 +30,21 @@ def recipe_files(files) -> list[Path]:
     return out
 
 
-def parser(name: str, doc: str) -> argparse.ArgumentParser:
+def presets(files) -> list[str]:
+    """The presets the recipe's files define (`[presets.NAME]`), in file order."""
+    from tffnoise.config.load import read_toml
+
+    names: list[str] = []
+    for f in recipe_files(files):
+        names += [n for n in read_toml(f).get("presets", {}) if n not in names]
+    return names
+
+
+def parser(name: str, doc: str, files=()) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"python -m tffnoise.recipes.{name}", description=doc)
-    p.add_argument("--preset", default="smoke", help="smoke (fast, proves it works) or paper (the publication's settings); default smoke")
+    known = ", ".join(presets(files)) if files else "smoke, paper"
+    p.add_argument("--preset", default="smoke", help=f"one of {known} (smoke: fast, proves it works; paper: the "
+                   "publication's settings; the recipe file's comments describe the others); default smoke")
     p.add_argument("--data-dir", help="folder or file with the real dataset (sets data.path)")
     p.add_argument("--out", help="run store directory (default: runs/<recipe>-<preset>)")
     p.add_argument("--synthetic", action="store_true", help="use the synthetic stand-in where the real data is absent; every output says SYNTHETIC")
@@ -45,8 +57,8 @@ def parser(name: str, doc: str) -> argparse.ArgumentParser:
 
 def run_recipe(name: str, files, doc: str, argv=None) -> int:
     quiet_tensorflow()
-    args = parser(name, doc).parse_args(argv)
     try:
+        args = parser(name, doc, files).parse_args(argv)
         return _run(name, files, args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
