@@ -130,6 +130,13 @@ def test_matches_stacked_engine(case, assert_states_close):
     pe, ps = e.predict_proba(x), s.predict_proba(x)
     assert pe.shape == ps.shape == (2, 7, 1 if problem.regression else 10)
     np.testing.assert_allclose(pe, ps, atol=1e-5)
+    # chunks of other sizes (test and validation sets, the attacks' examples) reuse one general trace
+    e.predict_proba(problem.x_test[:5])
+    e.predict_proba(problem.x_test[:3])
+    assert e._predict_fn.experimental_get_tracing_count() <= 2
+    e._evaluate_model(e.final_weights(0), problem.x_test[:5], problem.y_test[:5])
+    e._evaluate_model(e.final_weights(0), problem.x_test[:3], problem.y_test[:3])
+    assert e._eval_fn.experimental_get_tracing_count() <= 2
 
 
 @pytest.mark.slow

@@ -56,8 +56,8 @@ class TffEngine:
         self._states = [self._with_aggregator(first if ri == 0 else proc.initial_state(problem, self.layout, ri), ri)
                         for ri in range(self.R)]
         self._model = problem.model_fn(0)
-        self._eval_fn = tf.function(self._eval_chunk)
-        self._predict_fn = tf.function(lambda x: self._model(x, training=False))
+        self._eval_fn = tf.function(self._eval_chunk, reduce_retracing=True)  # one trace for every chunk size
+        self._predict_fn = tf.function(lambda x: self._model(x, training=False), reduce_retracing=True)
 
     @property
     def round(self) -> int:
