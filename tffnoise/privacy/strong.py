@@ -60,7 +60,7 @@ def strong_attacks(problem, engine, attacks, n_models: int) -> list[dict]:
     zi = rng.choice(len(problem.x_test), min(MAX_POPULATION_Z, len(problem.x_test)), replace=False)
     x = np.concatenate([pop.x, problem.x_test[zi]])
     labels = np.concatenate([pop.y, problem.y_test[zi]]).astype(int)
-    target, ref = engine.predict_proba(x), refs.engine.predict_proba(x)
+    target, ref = engine.predict_proba(x), refs.predict_proba(x)
     tp, tphi = true_probability(target, labels), logit_confidence(target, labels)
     rp, rphi = true_probability(ref, labels), logit_confidence(ref, labels)
     P, z = len(pop.x), slice(len(pop.x), len(x))
