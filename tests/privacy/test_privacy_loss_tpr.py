@@ -3,8 +3,8 @@ interval and floor, from `roc.summarize`, on the examples the loss attack attack
 
 A fake engine gives each example a known logit for its true class: members N(2, 1), everything else
 N(0, 1). The loss is monotone in that logit, so the best TPR at 1% FPR is 1 − Φ(z_0.99 − 2) = 0.372.
-Deliberate errors tried: the score's sign flipped (+loss: TPR falls to the floor), non-members drawn
-from the training examples (TPR ≈ 0.01); both fail `test_loss_tpr_reads_the_known_shift`.
+Deliberate error tried: the score's sign flipped in privacy_eval (summarize(+loss)): TPR 0.003 instead
+of ≈ 0.37, `test_loss_tpr_reads_the_known_shift` fails.
 """
 from types import SimpleNamespace
 
