@@ -39,10 +39,10 @@ def test_strong_attacks_beat_the_loss_threshold_threefold():
     res = _attacked(['privacy.attacks=["loss", "trained", "lira", "rmia"]', "privacy.reference_models=16"])
     assert res["mia_strong_examples"] == 600 and res["mia_population"] == 1200
     assert res["mia_auc"] is not None  # the default attacks still run beside them
-    loss = _tpr(res, "loss")
+    loss = _tpr(res, "pop_loss")
     assert _tpr(res, "lira") >= 3 * loss
     assert _tpr(res, "rmia") >= 3 * loss
-    assert res["mia_lira_auc"] > res["mia_loss_auc"] + 0.05
+    assert res["mia_lira_auc"] > res["mia_pop_loss_auc"] + 0.05
     lo, hi = res["mia_lira_tpr_at_1fpr_ci"]
     assert lo <= res["mia_lira_tpr_at_1fpr"] <= hi
     assert "mia_lira_tpr_at_0p1fpr" not in res   # 600 non-members: 0.1% is not measurable
@@ -52,8 +52,8 @@ def test_strong_attacks_beat_the_loss_threshold_threefold():
 def test_offline_rmia_with_two_reference_models_beats_the_loss_threshold():
     res = _attacked(['privacy.attacks=["rmia"]', "privacy.reference_models=2"])
     assert "mia_auc" not in res and "mia_trained_auc" not in res   # not asked for
-    assert _tpr(res, "rmia_offline") > _tpr(res, "loss")
-    assert res["mia_rmia_offline_auc"] > res["mia_loss_auc"]
+    assert _tpr(res, "rmia_offline") > _tpr(res, "pop_loss")
+    assert res["mia_rmia_offline_auc"] > res["mia_pop_loss_auc"]
 
 
 @pytest.mark.slow
@@ -71,7 +71,7 @@ def test_the_runner_writes_the_new_numbers(tmp_path):
     assert res["status"]["done"] == 1 and res["runs"] == 1   # the reference models are not runs
     (summary,) = list(tmp_path.rglob("summary.json"))
     final = json.loads(summary.read_text())["final"]
-    for key in ("mia_lira_tpr_at_1fpr", "mia_rmia_tpr_at_1fpr", "mia_loss_tpr_at_1fpr", "mia_lira_auc",
+    for key in ("mia_lira_tpr_at_1fpr", "mia_rmia_tpr_at_1fpr", "mia_loss_tpr_at_1fpr", "mia_pop_loss_tpr_at_1fpr", "mia_lira_auc",
                 "mia_rmia_auc", "mia_loss_auc", "audit_epsilon_lower"):
         assert isinstance(final[key], float), key
     assert final["mia_population"] == 400 and final["audit_canaries"] == 100

@@ -106,3 +106,22 @@ def test_figure_plots_tpr_against_accuracy_per_family(make_run, config_for):
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert {"clean", "weights/gaussian", "dp-sgd"} <= set(legend)
     assert "TPR at 1% FPR" in fig._suptitle.get_text()
+
+
+def test_runs_without_reference_models_are_placed_by_the_loss_attack(tmp_path, make_run, config_for):
+    # Every run has the default loss attack's TPR; the DP runs (like DP-FedAvg's few clients) have no LiRA.
+    recs = _records(make_run, config_for)
+    for rec in recs:
+        f = rec["final"]
+        f["mia_loss_tpr_at_1fpr"] = f["mia_lira_tpr_at_1fpr"] / 2
+        if rec["config"]["privacy"]["mode"] != "none":
+            for k in [k for k in f if k.startswith(("mia_lira", "mia_rmia"))]:
+                del f[k]
+    fig = figure_privacy_frontier(Grouping(recs))
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles[-1] == "loss attack" and titles[0].startswith("LiRA (")   # LiRA's panel names what it lacks
+    rows = equal_leakage(privacy_points(Grouping(recs), "loss"))
+    w = next(r for r in rows if r["family"] == "weights/gaussian" and r["level"] == 0.5)
+    assert w["tpr"] == pytest.approx(0.06) and w["dp_acc"] == pytest.approx(0.80 + 0.2 * 0.12, abs=1e-9)
+    text = open(build_report(recs, tmp_path)["summary"], encoding="utf-8").read()
+    assert "Accuracy at equal loss attack TPR@1%FPR" in text and "| loss attack TPR@1%FPR |" in text

@@ -219,14 +219,17 @@ class StackedEngine:
     def _per_repeat(self, loss, acc, prefix) -> dict:
         return per_repeat_metrics(self.p, loss, acc, prefix)
 
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """[R, N, out] outputs of each repeat's evaluated model (for membership inference)."""
+    def predict_proba(self, x: np.ndarray, every_learner: bool = False) -> np.ndarray:
+        """[R, N, out] outputs of each repeat's evaluated model (for membership inference); no-sync with
+        `every_learner`: [R, M, N, out], each learner's (independent models: the no-sync reference models)."""
         params = self.eval_params()
         step = eval_chunk(self._widest, params[0].shape[0])
         outs = [forward_shared(self.plan, params, tf.constant(x[i:i + step])).numpy() for i in range(0, len(x), step)]
         out = np.concatenate(outs, axis=1)
         if self.protocol == "no-sync":
-            out = out.reshape((self.R, self.M) + out.shape[1:])[np.arange(self.R), nosync_pick(self.p)]
+            out = out.reshape((self.R, self.M) + out.shape[1:])
+            if not every_learner:
+                out = out[np.arange(self.R), nosync_pick(self.p)]
         return out
 
     # --- state ----------------------------------------------------------------------------------

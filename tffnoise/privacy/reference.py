@@ -41,10 +41,16 @@ class Population:
 
 @dataclass
 class References:
-    engine: object           # the StackedEngine of the N reference models
-    in_mask: np.ndarray      # [N, P] bool: reference k trained on population example p
+    engine: object           # the StackedEngine of the N reference repeats
+    in_mask: np.ndarray      # [models, P] bool: reference model k trained on population example p
     rounds: int
     examples_per_learner: int
+    every_learner: bool = False   # no-sync: each learner of each repeat is a model (N·M of them)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """[models, len(x), classes], rows in in_mask's order (no-sync: repeat-major, then learner)."""
+        out = self.engine.predict_proba(x, every_learner=self.every_learner)
+        return out.reshape((-1,) + out.shape[-2:])
 
 
 def training_split(problem):
@@ -133,15 +139,39 @@ def reference_problem(problem, pop: Population, n_models: int, noise_multiplier)
     return ref, idx
 
 
+def learner_examples(problem, selection) -> np.ndarray:
+    """[R, M, n] bool: what each learner trained on, as `trained_examples` counts the evaluated learner.
+    Only for no-sync, where every learner is an independent model: its own batches of every round (the
+    count periodic averaging gives each learner), so each learner is a model with its own membership."""
+    from tffnoise.algorithms.stacked import trained_examples
+
+    cfg = problem.cfg
+    as_each = dataclasses.replace(cfg, training=dataclasses.replace(cfg.training, protocol="periodic-averaging"))
+    return trained_examples(dataclasses.replace(problem, cfg=as_each), selection)
+
+
+def in_mask_of(trained: np.ndarray, idx: np.ndarray, size: int, every_learner: bool) -> np.ndarray:
+    """[models, size] bool from [N, M, n] trained flags and population indices: one row per repeat (its
+    learners' union), or with `every_learner` one row per learner (repeat-major)."""
+    N, M = idx.shape[:2]
+    mask = np.zeros((N * M if every_learner else N, size), bool)
+    for k in range(N):
+        for i in range(M):
+            mask[k * M + i if every_learner else k, idx[k, i][trained[k, i]]] = True
+    return mask
+
+
 def train_references(problem, pop: Population, n_models: int, noise_multiplier=None) -> References:
-    """Train the N reference models as one stacked cell and record what each one trained on."""
+    """Train the N reference repeats as one stacked cell and record what each model trained on. No-sync:
+    the attacked model is one learner trained alone, and so is each reference learner: all N·M of them
+    are reference models, and an example is in exactly one learner of each repeat whose half holds it
+    (N/2 models), so the online attacks have in models (a repeat's picked learner alone: N/(2M))."""
     from tffnoise.algorithms.stacked import StackedEngine, trained_examples
 
     ref, idx = reference_problem(problem, pop, n_models, noise_multiplier)
     engine = StackedEngine(ref)
     engine.run_rounds(ref.rounds)
-    trained = trained_examples(ref, engine.selection)
-    in_mask = np.zeros((n_models, len(pop.x)), bool)
-    for k in range(n_models):
-        in_mask[k, idx[k][trained[k]]] = True
-    return References(engine=engine, in_mask=in_mask, rounds=ref.rounds, examples_per_learner=idx.shape[2])
+    every = problem.cfg.training.protocol == "no-sync"
+    trained = (learner_examples if every else trained_examples)(ref, engine.selection)
+    return References(engine=engine, in_mask=in_mask_of(trained, idx, len(pop.x), every), rounds=ref.rounds,
+                      examples_per_learner=idx.shape[2], every_learner=every)

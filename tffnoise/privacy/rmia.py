@@ -22,14 +22,21 @@ MIN_PROB = 1e-12
 
 
 def population_probability(ref_p, in_mask=None, *, offline: bool = False, a: float = DEFAULT_A) -> np.ndarray:
-    """Pr(x) from reference models: online the mean over all of them (each example is in half of them),
-    offline the a-extrapolation of the mean over the out models only. No in_mask: all models are out."""
+    """Pr(x) from reference models: online ½ (Pr_IN(x) + Pr_OUT(x)), the means over its in and its out
+    models (the plain mean where, as in Carlini et al.'s balanced design, an example is in half of them;
+    no-sync's N·M learner models hold each example in N/2 of them only), the plain mean for an example
+    without an in model; offline the a-extrapolation of the mean over the out models only. No in_mask:
+    all models are out."""
     ref_p = np.asarray(ref_p, float)
     if ref_p.ndim != 2:
         raise UserError(f"rmia: reference probabilities need shape (models, examples), got {ref_p.shape}")
     out = np.ones_like(ref_p, bool) if in_mask is None else ~np.asarray(in_mask, bool)
     if not offline:
-        return np.clip(ref_p.mean(axis=0), MIN_PROB, None)
+        n_in, n_out = (~out).sum(axis=0), out.sum(axis=0)
+        mean_in = np.where(~out, ref_p, 0.0).sum(axis=0) / np.maximum(n_in, 1)
+        mean_out = np.where(out, ref_p, 0.0).sum(axis=0) / np.maximum(n_out, 1)
+        both = (n_in > 0) & (n_out > 0)
+        return np.clip(np.where(both, 0.5 * (mean_in + mean_out), ref_p.mean(axis=0)), MIN_PROB, None)
     if not 0.0 <= a <= 1.0:
         raise UserError(f"rmia: a is {a!r}; need 0 <= a <= 1")
     count = out.sum(axis=0)

@@ -104,3 +104,8 @@ def summarize(member_scores, nonmember_scores, *, seed: int = 0, bootstrap: int 
         out[key + "_below_resolution"] = bool(tpr < floor)
         out[key + "_ci"] = [max(v, floor) for v in _interval(np.array(boot[f]))]
     return out
+
+
+def flat_summary(attack: str, summary: dict) -> dict:
+    """`summarize`'s metrics as a run's result keys, `mia_<attack>_<metric>` (the counts left out)."""
+    return {f"mia_{attack}_{k}": v for k, v in summary.items() if k not in ("n_members", "n_nonmembers", "tpr_floor")}

@@ -13,7 +13,7 @@ from tffnoise.errors import UserError
 from tffnoise.privacy.lira import lira_offline, lira_online
 from tffnoise.privacy.reference import REFERENCE_REPEAT_BASE, population, train_references
 from tffnoise.privacy.rmia import DEFAULT_A, rmia
-from tffnoise.privacy.roc import summarize
+from tffnoise.privacy.roc import flat_summary, summarize
 from tffnoise.privacy.signals import MIN_PROB, logit_confidence, true_probability
 
 MAX_ATTACKED = 2000      # members and as many non-members per repeat, as the loss / trained attacks
@@ -42,13 +42,15 @@ def attack_scores(target_p, target_phi, ref_p, ref_phi, in_mask, z_target_p, z_r
     return {name: v for name, v in scores.items() if np.all(np.isfinite(v))}
 
 
-def _flat(name: str, summary: dict) -> dict:
-    return {f"mia_{name}_{k}": v for k, v in summary.items() if k not in ("n_members", "n_nonmembers", "tpr_floor")}
+# The loss attack on the strong attacks' population examples is `pop_loss`: `mia_loss_*` is the default
+# loss attack's (members vs test examples, on every run, privacy_eval.baseline_attacks), and the two differ.
+RESULT_NAME = {"loss": "pop_loss"}
 
 
 def strong_attacks(problem, engine, attacks, n_models: int) -> list[dict]:
     """Per repeat: `mia_<attack>_auc`, `..._tpr_at_1fpr` (and 0.1% where measurable), their intervals
-    and resolution flags for loss, lira(_offline), rmia(_offline); plus the counts."""
+    and resolution flags for pop_loss (the loss attack on these examples), lira(_offline), rmia(_offline);
+    plus the counts."""
     from tffnoise.algorithms.stacked import trained_examples
 
     seed = problem.cfg.experiment.seed
@@ -58,7 +60,7 @@ def strong_attacks(problem, engine, attacks, n_models: int) -> list[dict]:
     zi = rng.choice(len(problem.x_test), min(MAX_POPULATION_Z, len(problem.x_test)), replace=False)
     x = np.concatenate([pop.x, problem.x_test[zi]])
     labels = np.concatenate([pop.y, problem.y_test[zi]]).astype(int)
-    target, ref = engine.predict_proba(x), refs.engine.predict_proba(x)
+    target, ref = engine.predict_proba(x), refs.predict_proba(x)
     tp, tphi = true_probability(target, labels), logit_confidence(target, labels)
     rp, rphi = true_probability(ref, labels), logit_confidence(ref, labels)
     P, z = len(pop.x), slice(len(pop.x), len(x))
@@ -76,6 +78,6 @@ def strong_attacks(problem, engine, attacks, n_models: int) -> list[dict]:
         scores = attack_scores(tp[ri, sel], tphi[ri, sel], rp[:, sel], rphi[:, sel], refs.in_mask[:, sel],
                                tp[ri, z], rp[:, z], attacks)
         for name, s in scores.items():
-            row.update(_flat(name, summarize(s[:n], s[n:], seed=int(r))))
+            row.update(flat_summary(RESULT_NAME.get(name, name), summarize(s[:n], s[n:], seed=int(r))))
         results.append(row)
     return results

@@ -142,9 +142,11 @@ def slug(text: str) -> str:
 
 # Membership inference (docs/privacy.md "Metrics"): the attacks whose AUC and TPR at 1% FPR a run may hold,
 # as `mia_<attack>_auc`, `mia_<attack>_tpr_at_1fpr` (+ `_ci`, `_below_resolution`), in the order reports show them.
-ATTACKS = ("lira", "rmia", "lira_offline", "rmia_offline", "loss")
+# "loss": the default loss attack (members vs test examples, every run); "pop_loss": the loss attack on the
+# strong attacks' population examples (docs/privacy.md, "Metrics").
+ATTACKS = ("lira", "rmia", "lira_offline", "rmia_offline", "pop_loss", "loss")
 ATTACK_LABELS = {"lira": "LiRA", "rmia": "RMIA", "lira_offline": "LiRA offline", "rmia_offline": "RMIA offline",
-                 "loss": "loss"}
+                 "pop_loss": "loss (LiRA's examples)", "loss": "loss attack"}
 TPR_1 = "tpr_at_1fpr"
 
 

@@ -17,8 +17,9 @@ HOW_TO_READ = (
     "ε: the accountant's (ε, δ) upper bound where the run is DP; audit ε ≥: the one-run audit's 95% lower "
     "bound (Steinke et al. 2023) where `privacy.audit` ran, flagged when it exceeds ε. MIA AUC: the "
     "loss-threshold attack on members vs held-out test examples (0.5 = chance); trained AUC: the trained "
-    "attack. For each strong attack that ran (LiRA, RMIA, their offline variants, and the loss attack on "
-    "the same population examples): its AUC, and its TPR at 1% FPR (Carlini et al. 2022: what an attacker "
+    "attack. For the loss attack on every run (members vs held-out test examples, `mia_loss_*`) and each "
+    "strong attack that ran (LiRA, RMIA, their offline variants, and the loss attack on their population "
+    "examples, \"loss (LiRA's examples)\"): its AUC, and its TPR at 1% FPR (Carlini et al. 2022: what an attacker "
     "gets right when it may be wrong about 1 non-member in 100; chance is 0.01). A TPR below 1/n (n "
     "attacked members) is the floor 1/n, marked *below resolution*. Per setting: the mean over done "
     "repeats with a Student-t 95% CI over repeats (cut to [0, 1]; with 2 repeats it is wide); per run: the "
@@ -118,7 +119,7 @@ def run_table(grouping: Grouping) -> list[str]:
 
 def equal_leakage_section(grouping: Grouping) -> list[str]:
     out = []
-    for attack in ("lira", "rmia"):
+    for attack in ("lira", "rmia", "loss"):   # the loss attack's: the only one DP-FedAvg's small runs have
         rows = equal_leakage(privacy_points(grouping, attack))
         if not rows:
             continue

@@ -17,8 +17,16 @@ def epsilon_curve(problem, engine) -> list[float] | None:
     return epsilons(cfg, accounting_problem(problem), engine.noise_multiplier)
 
 
-# The keys each of the default attacks writes, so an attack left out of privacy.attacks leaves no number.
+# The keys each of the default attacks writes, so an attack left out of privacy.attacks leaves no number
+# (the loss attack's ROC metrics, `mia_loss_*`, go with it: `_drop`).
 BASE_KEYS = {"loss": ("mia_auc", "mia_advantage"), "trained": ("mia_trained_auc", "mia_trained_advantage")}
+LOSS_PREFIX = "mia_loss_"
+
+
+def _drop(res: dict, attacks) -> dict:
+    drop = {k for a, keys in BASE_KEYS.items() if a not in attacks for k in keys}
+    return {k: v for k, v in res.items()
+            if k not in drop and ("loss" in attacks or not k.startswith(LOSS_PREFIX))}
 
 
 def membership_inference(problem, engine) -> list[dict]:
@@ -27,9 +35,7 @@ def membership_inference(problem, engine) -> list[dict]:
     from tffnoise.privacy.attack_config import strong
 
     attacks = problem.cfg.privacy.attacks
-    results = baseline_attacks(problem, engine)
-    drop = [k for a, keys in BASE_KEYS.items() if a not in attacks for k in keys]
-    results = [{k: v for k, v in res.items() if k not in drop} for res in results]
+    results = [_drop(res, attacks) for res in baseline_attacks(problem, engine)]
     chosen = strong(problem.cfg)
     if chosen:
         from tffnoise.privacy.strong import strong_attacks
@@ -62,10 +68,13 @@ def baseline_attacks(problem, engine) -> list[dict]:
     """Per repeat: members = a sample of the examples the attacked model (the one `predict_proba` gives)
     was trained on (`stacked.trained_examples`: for no-sync the picked learner's own, for fedavg the
     selected rounds' batches), non-members = held-out test examples (same count, seeded);
-    loss-threshold and trained attacks."""
+    loss-threshold and trained attacks. The loss attack also gets `roc.summarize`'s metrics on the same
+    examples (`mia_loss_auc`, `mia_loss_tpr_at_1fpr` with `_ci` and `_below_resolution`, 0.1% where
+    measurable): the one TPR every run has, DP-FedAvg's included, where no reference model is trained."""
     from tffnoise.algorithms.keys import numpy_seed
     from tffnoise.algorithms.stacked import trained_examples
-    from tffnoise.privacy.mia import run_attacks
+    from tffnoise.privacy.mia import per_example_features, run_attacks
+    from tffnoise.privacy.roc import flat_summary, summarize
 
     from tffnoise.privacy.canaries import real_examples
 
@@ -93,8 +102,12 @@ def baseline_attacks(problem, engine) -> list[dict]:
             lm, ln = 0.5 * (om[:, 0] - ym) ** 2, 0.5 * (on[:, 0] - yn) ** 2
             attacks = run_attacks(member_losses=lm, nonmember_losses=ln, seed=ri)
         else:
+            lm, ln = (per_example_features(o, y)[:, 0] for o, y in ((om, ym), (on, yn)))
             attacks = run_attacks(om, ym, on, yn, seed=ri)
         res = {"mia_auc": attacks[0].auc, "mia_advantage": attacks[0].advantage,
                "mia_trained_auc": attacks[1].auc, "mia_trained_advantage": attacks[1].advantage, "mia_examples": int(n)}
-        results.append({k: (v if isinstance(v, int) else float(v) if np.isfinite(v) else None) for k, v in res.items()})
+        res = {k: (v if isinstance(v, int) else float(v) if np.isfinite(v) else None) for k, v in res.items()}
+        if np.all(np.isfinite(lm)) and np.all(np.isfinite(ln)):   # a diverged model has no ROC to read
+            res.update(flat_summary("loss", summarize(-lm, -ln, seed=ri)))
+        results.append(res)
     return results
