@@ -50,7 +50,11 @@ def strong_attacks(problem, engine, attacks, n_models: int) -> list[dict]:
     """Per repeat: `mia_<attack>_auc`, `..._tpr_at_1fpr` (and 0.1% where measurable), their intervals
     and resolution flags for loss, lira(_offline), rmia(_offline); plus the counts."""
     from tffnoise.algorithms.stacked import trained_examples
+    from tffnoise.privacy.attack_config import client_level
 
+    if client_level(problem.cfg):   # DP-FedAvg: the unit is the client (mia_client_*, privacy/client_level.py)
+        from tffnoise.privacy.client_level import client_attacks
+        return client_attacks(problem, engine, attacks, n_models)
     seed = problem.cfg.experiment.seed
     pop = population(problem, trained_examples(problem, engine.selection))
     refs = train_references(problem, pop, n_models, engine.noise_multiplier)
