@@ -21,6 +21,11 @@ def strong(cfg) -> list[str]:
     return [a for a in cfg.privacy.attacks if a in STRONG]
 
 
+def client_level(cfg) -> bool:
+    """The strong attacks score clients, not examples (privacy/client_level.py): DP-FedAvg protects clients."""
+    return cfg.privacy.mode == "dp-fedavg" and bool(strong(cfg))
+
+
 def check_attacks(cfg) -> None:
     p = cfg.privacy
     allowed = "a list of distinct names from " + ", ".join(repr(a) for a in ATTACKS)
@@ -51,3 +56,7 @@ def check_attacks(cfg) -> None:
         raise ConfigError("data.clients", cfg.data.clients,
                           f">= {MIN_CLIENTS_DP_FEDAVG} with privacy.mode = 'dp-fedavg' and privacy.attacks "
                           f"{'/'.join(chosen)}: DP-FedAvg protects clients, and fewer clients give no statistic")
+    if chosen and p.mode == "dp-fedavg" and p.audit:
+        raise ConfigError("privacy.audit", True, "false with privacy.mode = 'dp-fedavg' and privacy.attacks "
+                          f"{'/'.join(chosen)}: the client-level attacks need clients of equal size, and the "
+                          "audit's canaries make them unequal")

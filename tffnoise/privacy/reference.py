@@ -107,20 +107,23 @@ def halves(n_models: int, size: int, seed: int) -> np.ndarray:
     return out[:n_models]
 
 
-def reference_problem(problem, pop: Population, n_models: int, noise_multiplier):
-    """(problem of the N reference models, [N, M, n_ref] population indices of their learners' data)."""
+def reference_problem(problem, pop: Population, n_models: int, noise_multiplier, idx=None):
+    """(problem of the N reference models, [N, M, n_ref] population indices of their learners' data).
+    `idx` given: those learners' data instead of the example halves (client-level halves, client_level.py)."""
     from tffnoise.algorithms import keys as keylib
     from tffnoise.algorithms.problem import batch_order, initial_weights
 
     cfg, M = problem.cfg, problem.learners
     seed, B, b = cfg.experiment.seed, cfg.training.batch_size, problem.steps_per_round
-    keep = halves(n_models, len(pop.x), seed)
-    n_ref = int(keep.sum(axis=1).min()) // M
-    if n_ref < B:
-        raise UserError(f"privacy.reference_models: a reference learner gets {n_ref} examples (half of the "
-                        f"{len(pop.x)}-example population over {M} learners), fewer than training.batch_size = {B}")
-    rng = np.random.default_rng([int(seed), REFERENCE_REPEAT_BASE, HALVES_PART, 1])
-    idx = np.stack([rng.permutation(np.flatnonzero(k))[:M * n_ref].reshape(M, n_ref) for k in keep])
+    if idx is None:
+        keep = halves(n_models, len(pop.x), seed)
+        n_ref = int(keep.sum(axis=1).min()) // M
+        if n_ref < B:
+            raise UserError(f"privacy.reference_models: a reference learner gets {n_ref} examples (half of the "
+                            f"{len(pop.x)}-example population over {M} learners), fewer than training.batch_size = {B}")
+        rng = np.random.default_rng([int(seed), REFERENCE_REPEAT_BASE, HALVES_PART, 1])
+        idx = np.stack([rng.permutation(np.flatnonzero(k))[:M * n_ref].reshape(M, n_ref) for k in keep])
+    n_ref = idx.shape[2]
     n_target = float((problem.member_ids >= 0).sum(axis=2).mean())   # real examples per learner
     rounds = max(1, round(problem.rounds * n_ref / n_target))
     repeats = [REFERENCE_REPEAT_BASE + k for k in range(n_models)]
@@ -161,14 +164,14 @@ def in_mask_of(trained: np.ndarray, idx: np.ndarray, size: int, every_learner: b
     return mask
 
 
-def train_references(problem, pop: Population, n_models: int, noise_multiplier=None) -> References:
+def train_references(problem, pop: Population, n_models: int, noise_multiplier=None, idx=None) -> References:
     """Train the N reference repeats as one stacked cell and record what each model trained on. No-sync:
     the attacked model is one learner trained alone, and so is each reference learner: all N·M of them
     are reference models, and an example is in exactly one learner of each repeat whose half holds it
     (N/2 models), so the online attacks have in models (a repeat's picked learner alone: N/(2M))."""
     from tffnoise.algorithms.stacked import StackedEngine, trained_examples
 
-    ref, idx = reference_problem(problem, pop, n_models, noise_multiplier)
+    ref, idx = reference_problem(problem, pop, n_models, noise_multiplier, idx)
     engine = StackedEngine(ref)
     engine.run_rounds(ref.rounds)
     every = problem.cfg.training.protocol == "no-sync"

@@ -52,7 +52,11 @@ def strong_attacks(problem, engine, attacks, n_models: int) -> list[dict]:
     and resolution flags for pop_loss (the loss attack on these examples), lira(_offline), rmia(_offline);
     plus the counts."""
     from tffnoise.algorithms.stacked import trained_examples
+    from tffnoise.privacy.attack_config import client_level
 
+    if client_level(problem.cfg):   # DP-FedAvg: the unit is the client (mia_client_*, privacy/client_level.py)
+        from tffnoise.privacy.client_level import client_attacks
+        return client_attacks(problem, engine, attacks, n_models)
     seed = problem.cfg.experiment.seed
     pop = population(problem, trained_examples(problem, engine.selection))
     refs = train_references(problem, pop, n_models, engine.noise_multiplier)
