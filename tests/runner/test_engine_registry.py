@@ -129,6 +129,15 @@ def test_a_registered_engine_runs_a_sweep_through_the_runner(tmp_path, fake_engi
     result = run_sweep(base, events.append)
     assert result["status"] == {"done": 4, "diverged": 0, "failed": 0}
     assert fake_engine == {"prepare": 1, "check": 2}  # once per engine kind; once per distinct model (noise differs)
+    # every cell reports where its time went, parts within its wall time (runner/timings.py)
+    started = [e for e in events if e["event"] == "cell_started"]
+    finished = [e for e in events if e["event"] == "cell_finished"]
+    assert [e["runs"] for e in finished] == [e["runs"] for e in started]
+    for e in finished:
+        t = e["timings_s"]
+        parts = [t[k] for k in ("setup", "compile", "train", "evaluate", "bookkeeping", "attacks")]
+        assert min(parts) >= 0 and t["bookkeeping"] > 0 and t["attacks"] > 0
+        assert sum(parts) + t["other"] <= t["wall"] + 1e-3
     store = open_store(out)
     rows = store.all()
     assert {r["engine"] for r in rows} == {"numpy-const"} and all(r["round"] == r["rounds"] == 4 for r in rows)

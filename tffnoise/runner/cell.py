@@ -12,6 +12,7 @@ from tffnoise.algorithms import engine as engines
 from tffnoise.runner.atomic import write_bytes
 from tffnoise.runner.heap import freeze_import_heap
 from tffnoise.runner.store import Store
+from tffnoise.runner.timings import Timings
 
 CHECKPOINT_EVERY_S = float(os.environ.get("TFFNOISE_CHECKPOINT_S", "2.0"))
 CHUNK_S = min(0.5, CHECKPOINT_EVERY_S)  # seconds of rounds per engine call (see chunk_rounds)
@@ -69,9 +70,11 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
 
     cfg = specs[0].config
     t0 = time.time()
-    ckpts = [load_checkpoint(store, s.run_id) for s in specs]
-    problem = with_canaries(prepare(cfg, [s.repeat for s in specs], dataset))  # privacy.audit: canaries in
-    engine = make_engine(engine_name, problem)
+    tm = Timings()
+    with tm.part("setup"):
+        ckpts = [load_checkpoint(store, s.run_id) for s in specs]
+        problem = with_canaries(prepare(cfg, [s.repeat for s in specs], dataset))  # privacy.audit: canaries in
+        engine = make_engine(engine_name, problem)
     freeze_import_heap()  # TF/TFF are imported by now
     R = len(specs)
     start = 0
@@ -102,14 +105,16 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
     while t < problem.rounds and alive.any():
         n = chunk_rounds(t, problem.rounds, eval_every, per_round_s)
         tic = time.perf_counter()
-        ms = engine.run_rounds(n)
+        with tm.part("compile" if per_round_s is None else "train"):
+            ms = engine.run_rounds(n)
         per_round_s = (time.perf_counter() - tic) / n
         for m in ms:
             t += 1
             noise_rec = applied(problem.mechanisms, t, problem.steps_per_round) if problem.mechanisms else None
             evaluated = t % eval_every == 0 or t == problem.rounds
             if evaluated:  # a chunk ends at an evaluation round, so the engine's models are this round's
-                last_eval = {**engine.evaluate("test"), **engine.evaluate("val")}
+                with tm.part("evaluate"):
+                    last_eval = {**engine.evaluate("test"), **engine.evaluate("val")}
             for ri, s in enumerate(specs):
                 if not alive[ri]:
                     continue
@@ -141,22 +146,25 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
                 break
         now = time.time()
         if now - last_ckpt >= CHECKPOINT_EVERY_S or t == problem.rounds or not alive.all():
-            for ri, st in enumerate(engine.split_states(engine.get_state())):
-                if alive[ri]:
-                    save_checkpoint(store, specs[ri].run_id, st)
-            last_ckpt = now
-            for ri, s in enumerate(specs):
-                if alive[ri]:
-                    store.update(s.run_id, round=t)
+            with tm.part("bookkeeping"):
+                for ri, st in enumerate(engine.split_states(engine.get_state())):
+                    if alive[ri]:
+                        save_checkpoint(store, specs[ri].run_id, st)
+                last_ckpt = now
+                for ri, s in enumerate(specs):
+                    if alive[ri]:
+                        store.update(s.run_id, round=t)
     if not last_eval:  # resumed from a checkpoint taken at the last round
-        last_eval = {**engine.evaluate("test"), **engine.evaluate("val")}
+        with tm.part("evaluate"):
+            last_eval = {**engine.evaluate("test"), **engine.evaluate("val")}
     from tffnoise.algorithms.dp import truncation_delta
 
     privacy = [{} for _ in specs]
     if cfg.privacy.membership_inference and alive.any():
         from tffnoise.runner.privacy_eval import membership_inference
 
-        privacy = membership_inference(problem, engine)
+        with tm.part("attacks"):
+            privacy = membership_inference(problem, engine)
     for ri in range(R):
         if eps is not None:
             privacy[ri].update({"epsilon": _f(eps[-1]), "delta": cfg.privacy.delta,
@@ -165,8 +173,10 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
                                 "delta_truncation": truncation_delta(cfg, problem, float(eps[-1]))})
     wall = time.time() - t0
     keras_model = []  # built once per cell, only if some run finished (its weights are set per run)
-    for ri, s in enumerate(specs):
-        finish_run(store, s, engine, problem, ri, last_eval, diverged_at[ri], wall, emit, privacy[ri], keras_model)
+    with tm.part("bookkeeping"):  # summaries, members, saved models
+        for ri, s in enumerate(specs):
+            finish_run(store, s, engine, problem, ri, last_eval, diverged_at[ri], wall, emit, privacy[ri], keras_model)
+    emit({"event": "cell_finished", "runs": [s.run_id for s in specs], "timings_s": tm.as_dict()})
 
 
 def finish_run(store: Store, spec, engine, problem, ri: int, last_eval: dict, diverged_round, wall: float, emit,
