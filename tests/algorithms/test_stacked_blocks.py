@@ -45,7 +45,9 @@ def test_blocked_round_is_the_batched_round(extra, block):
 
 def test_block_follows_the_models_size():
     mnist = 4 * (784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10)  # 2.7 MB a model
-    assert round_program.learner_block(50, mnist, xla=True) == 2      # 2 models + gradients fit 16 MiB
-    assert round_program.learner_block(49, mnist, xla=True) == 1      # the largest divisor that fits
+    assert round_program.learner_block(50, mnist, xla=True) == 1      # one model + gradient fits 8 MiB
+    mib = 2**20
+    assert round_program.learner_block(48, mib, xla=True) == 4        # 4 models + gradients fit
+    assert round_program.learner_block(50, mib, xla=True) == 2        # the largest divisor of K that fits
     assert round_program.learner_block(100, 4 * 2850, xla=True) == 100  # SUSY: all fit, the batched round
     assert round_program.learner_block(50, mnist, xla=False) == 50    # the graph runtime keeps it batched

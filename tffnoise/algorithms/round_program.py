@@ -44,11 +44,13 @@ ROUNDS_PER_CALL = 64  # most rounds one compiled call runs (its per-round metric
 # memory once K learners' weights and gradients exceed the cache. In blocks of `learner_block` learners, a
 # block runs all b steps of the round while its weights stay in cache, then the next block: per round each
 # weight is read and written once. Results are the same (learners are independent; every draw is keyed
-# per learner). BLOCK_BYTES is the cache one thread group may fill: half of this machine's 32 MiB LLC
-# (two groups share it). MNIST 784-512-512-10, 50 learners a group, b = 10, B = 10 (contended, one
-# thread, one process, alternating): blocks of 2 learners 1.45x the batched round, of 1 1.28x, of 5
-# 1.15x (docs/performance.md). Small models (every SUSY row) fit whole and keep the batched round.
-BLOCK_BYTES = 16 * 2**20
+# per learner). BLOCK_BYTES is the cache one thread group may fill: a quarter of this machine's 32 MiB LLC
+# (two groups and other processes share it). Measured on the MNIST-MLP cell (784-512-512-10, 10 repeats x
+# 10 learners, two groups of 50, b = 10, B = 10; contended 2-core machine, alternating in one process):
+# blocks of 1 learner 1.19x and 1.76x the batched round's steady ex/s, blocks of 2 1.04x and 1.31x; one
+# thread alone, blocks of 2 1.45x, of 1 1.28x, of 5 1.15x (docs/performance.md). Small models (every
+# SUSY row) fit whole and keep the batched round.
+BLOCK_BYTES = 8 * 2**20
 FORCE_BLOCK: int | None = None  # tests: this many learners a block (a divisor of K) whatever the model's size
 
 _COMPILED: dict = {}
