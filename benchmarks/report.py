@@ -76,7 +76,11 @@ def targets(rows: list[dict], quick: bool) -> list[dict]:
             if r["system"] == "Keras fit B=10":
                 add("stacked vs Keras B=10, SUSY m=10 (e2e)", r["stacked_speedup_e2e"], 20)
         if r["group"].startswith("MNIST-MLP") and r["system"] == "tffnoise stacked":
-            add(f"MNIST-MLP stacked, fraction of the {r.get('bound', '?')} limit (steady)", r.get("fraction_steady"), 0.5)
+            add(f"{r['group']} stacked, fraction of the {r.get('bound', '?')} limit (steady)", r.get("fraction_steady"), 0.5)
+        if r["group"].startswith("MNIST-MLP cell"):  # issue 21: the cell against one Keras model at batch 100
+            keras = [k for k in rows if k["group"].startswith("MNIST-MLP m=") and k["system"] == "Keras fit B=100"]
+            if keras and r.get("steady_ex_per_s"):
+                add("MNIST-MLP cell vs Keras fit B=100 (steady ex/s)", r["steady_ex_per_s"] / keras[0]["steady_ex_per_s"], 1.0)
         if r["group"].startswith("MNIST-MLP") and r["system"] == "Keras fit B=100":
             add("MNIST-MLP stacked vs Keras fit B=100 (steady)", r.get("stacked_speedup_steady"), 1.0)
         if r["group"].startswith("cell"):

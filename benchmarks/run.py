@@ -12,7 +12,7 @@ Sections (all data is the SYNTHETIC stand-in of tffnoise.data, shaped like the r
            per learner, uniform weight noise at every sync: stacked engine, TFF engine, stock TFF
            build_weighted_fed_avg, Keras fit of one model at B = 10 and at B = m·B.
   mnist    paper 1's MNIST MLP (784-512-512-10 ReLU), m = 10, 500 examples per learner.
-  cell     a whole box-plot cell: 10 repeats × 10 learners stacked in one graph.
+  cell     a whole box-plot cell: 10 repeats × 10 learners stacked in one graph, SUSY and MNIST-MLP (issue 21).
   sweep    a paper-1 Fig. 4.3-sized sweep through the real runner (run_sweep, temp dir):
            2 distributions × 5 levels × 3 setups (PA m=10, PA m=20, serial) × 10 repeats.
   cnn      paper 2's cnn-small (noise → batch norm → conv blocks) at two widths on 28×28×1 and 32×32×3
@@ -51,7 +51,7 @@ import common  # noqa: E402
 import limits  # noqa: E402
 import memory  # noqa: E402
 import report  # noqa: E402
-from workmodel import work  # noqa: E402
+from workmodel import mlp_params, work  # noqa: E402
 
 SIZES = {
     "full": {"per_client": 1000, "test": 10000, "rounds": 10, "mnist_per_client": 500, "mnist_test": 10000,
@@ -151,7 +151,20 @@ def cell_section(S, reps) -> list[dict]:
     ov = common.susy_overrides(m, n, test, S["rounds"])
     row = median_of(lambda: common.run_engine("stacked", "susy", ov, m, n, test, repeats=R), reps)
     row["compute_s"] = row["train_s"] + row["first_round_s"] + row["eval_s"]
-    return [{**row, "group": group, "work": work(common.SUSY_DIMS, 10, R * m, R, test)}]
+    rows = [{**row, "group": group, "work": work(common.SUSY_DIMS, 10, R * m, R, test)}]
+    # issue 21's MNIST-MLP cell: 10 repeats x 10 learners, K = 100 models of 2.7 MB, in learner blocks
+    n_mn, test_mn, rounds_mn = S["mnist_per_client"], S["mnist_test"], S["mnist_rounds"]
+    group = f"MNIST-MLP cell {R} repeats x m={m}"
+    log(f"{group}: stacked")
+    ov = common.mnist_overrides(m, n_mn, test_mn, rounds_mn)
+    row = median_of(lambda: common.run_engine("stacked", "mnist", ov, m, n_mn, test_mn, repeats=R), reps)
+    row["compute_s"] = row["train_s"] + row["first_round_s"] + row["eval_s"]
+    from tffnoise.algorithms.round_program import learner_block
+
+    dims = common.MNIST_DIMS
+    block = learner_block(R * m, 4 * mlp_params(dims), xla=True)  # the engine's rule (its groups' K gives the same here)
+    return rows + [{**row, "group": group, "learner_block": block,
+                    "work": work(dims, 10, block, R, test_mn, block_steps=10 if block < R * m else 0)}]
 
 
 def sweep_section(S) -> list[dict]:

@@ -22,6 +22,7 @@ the whole row's time.
 from __future__ import annotations
 
 WEIGHT_PASSES = 3
+BLOCK_PASSES = 2  # a learner block's round: its weights read once and written once
 CACHE_COPIES = 2
 BYTES = 4  # float32
 
@@ -31,15 +32,20 @@ def mlp_params(dims) -> int:
     return sum(i * o + o for i, o in zip(dims, dims[1:]))
 
 
-def work(dims, batch: int, resident: int, eval_models: int = 1, test: int = 0) -> dict:
-    """The row fields the model needs; attached to a row as row["work"]."""
-    return {"dims": list(dims), "batch": batch, "resident": resident, "eval_models": eval_models, "test": test}
+def work(dims, batch: int, resident: int, eval_models: int = 1, test: int = 0, block_steps: int = 0) -> dict:
+    """The row fields the model needs; attached to a row as row["work"]. block_steps = b when the stacked
+    round runs in learner blocks (round_program.learner_block; `resident` is then the block's learners):
+    each weight is read and written once per round of b steps, not WEIGHT_PASSES times a step."""
+    return {"dims": list(dims), "batch": batch, "resident": resident, "eval_models": eval_models, "test": test,
+            "block_steps": block_steps}
 
 
 def per_example(w: dict, llc_bytes: int) -> dict:
     P = mlp_params(w["dims"])
     from_memory = CACHE_COPIES * w["resident"] * BYTES * P > llc_bytes
     weight_bytes = WEIGHT_PASSES * BYTES * P / w["batch"] if from_memory else 0.0
+    if w.get("block_steps") and not from_memory:  # a block's weights in cache for its round: in and out once
+        weight_bytes = BLOCK_PASSES * BYTES * P / (w["batch"] * w["block_steps"])
     return {"params": P, "flops": 6.0 * P, "bytes": BYTES * (w["dims"][0] + 1) + weight_bytes,
             "weights_from_memory": from_memory}
 

@@ -65,3 +65,13 @@ def test_a_cell_that_would_not_fit_is_skipped_without_running():
     assert not ran and row["skipped"] == "needs 13.0 GiB (> 12 GiB)" and row["predicted_mb"] == 13 * 1024
     row = memory.guarded({"group": "g", "system": "s"}, 2**30, lambda: {"e2e_s": 1.0, "system": "other"})
     assert row == {"group": "g", "system": "s", "e2e_s": 1.0, "predicted_mb": 1024.0}
+
+
+def test_learner_blocks_read_and_write_their_weights_once_a_round():
+    """The MNIST-MLP cell in blocks of one learner (2·4·P = 5.4 MB fits): 2·4·P / (b·B) bytes of weights per
+    example, b = 10 steps of B = 10: 53.6 kB, 75 FLOP per byte: FLOP bound on a machine of balance 10."""
+    ex = workmodel.per_example(workmodel.work(MNIST, 10, 1, block_steps=10), LIM["llc_bytes"])
+    assert not ex["weights_from_memory"]
+    assert ex["bytes"] == pytest.approx(4 * 785 + 2 * 4 * 669_706 / 100)
+    assert workmodel.fractions({"work": workmodel.work(MNIST, 10, 1, block_steps=10), "steady_ex_per_s": 1e4},
+                               LIM)["bound"] == "FLOP"
