@@ -4,8 +4,7 @@ sampler, and one runner per system (tffnoise stacked / TFF engine, stock TFF, Ke
 Every runner returns a dict with the same keys, so `run.py` can print one table and ratios:
   examples      training examples processed (learners × steps × batch, summed over repeats)
   e2e_s         end to end: data, problem setup, model/engine build, tracing, training, evaluation
-  startup_s     the part of e2e_s before the first training step finished that is not training
-                (setup + tracing/compilation + the first call), i.e. e2e_s - train_s - eval_s
+  startup_s     all of e2e_s that is not steady training or evaluation: e2e_s - train_s - eval_s
   train_s       steady-state training time (rounds after the first)
   eval_s        test-set evaluation time
   peak_rss_mb   peak resident memory of the process while the runner ran (sampled every 10 ms)
@@ -105,7 +104,6 @@ def cnn_overrides(source: str, m: int, per_client: int, test: int, rounds: int, 
 def dataset(source: str, m: int, per_client: int, test: int, repeats: int = 1):
     """The synthetic stand-in, sized so every learner gets per_client examples."""
     from tffnoise.data import load_dataset
-
     return load_dataset(source, synthetic=True, train_limit=m * per_client, test_limit=test, seed=0)
 
 
@@ -152,12 +150,20 @@ def _keras_model(input_dim, hidden, activation, classes):
     return tf.keras.Model(inp, tf.keras.layers.Dense(classes, activation="softmax")(h))
 
 
+def cnn_model(width: float, input_shape, classes: int):
+    """tffnoise's cnn-small at a width, without noise layers (stock TFF and Keras have no noise hook)."""
+    from tffnoise.config.schema import Model
+    from tffnoise.models.builders import build_model
+    return build_model(Model(architecture="cnn-small", width=width), tuple(input_shape), classes)
+
+
 def run_stock_tff(source: str, m: int, per_client: int, test: int, rounds: int, hidden, activation: str,
-                  lr: float, B: int = 10, b: int = 10) -> dict:
+                  lr: float, B: int = 10, b: int = 10, cnn_width: float | None = None) -> dict:
     """tff.learning.algorithms.build_weighted_fed_avg (TFF 0.87) with from_keras_model and build_sgdm:
     each round every client runs b local steps of batch B (client_optimizer SGD), the server averages
     (server SGD lr 1 = plain averaging, as Algorithm 1). No noise: stock TFF has no weight-noise hook, so
-    it does strictly less work than the tffnoise engines. Evaluated once at the end with Keras."""
+    it does strictly less work than the tffnoise engines. Evaluated once at the end with Keras. With
+    cnn_width: cnn-small at that width on the images (cnn_model), else the MLP on flat features."""
     res: dict = {"system": "stock TFF fed_avg", "learners": m, "repeats": 1}
     with measured(res):
         import tensorflow as tf
@@ -167,10 +173,13 @@ def run_stock_tff(source: str, m: int, per_client: int, test: int, rounds: int, 
 
         install_local_context()
         ds = dataset(source, m, per_client, test)
-        x = ds.x_train.reshape(len(ds.x_train), -1).astype(np.float32)
+        flat = cnn_width is None
+        x = (ds.x_train.reshape(len(ds.x_train), -1) if flat else ds.x_train).astype(np.float32)
         y = ds.y_train.astype(np.int32)
-        xt = ds.x_test.reshape(len(ds.x_test), -1).astype(np.float32)
+        xt = (ds.x_test.reshape(len(ds.x_test), -1) if flat else ds.x_test).astype(np.float32)
         classes, dim = ds.num_classes, x.shape[1]
+        keras_model = (lambda: _keras_model(dim, hidden, activation, classes)) if flat else (
+            lambda: cnn_model(cnn_width, x.shape[1:], classes))
         clients = [tf.data.Dataset.from_tensor_slices((x[i * per_client:(i + 1) * per_client],
                                                        y[i * per_client:(i + 1) * per_client]))
                    .shuffle(per_client, seed=i).repeat().batch(B, drop_remainder=True).take(b) for i in range(m)]
@@ -178,7 +187,7 @@ def run_stock_tff(source: str, m: int, per_client: int, test: int, rounds: int, 
 
         def model_fn():
             return tff.learning.models.from_keras_model(
-                _keras_model(dim, hidden, activation, classes), loss=tf.keras.losses.SparseCategoricalCrossentropy(),
+                keras_model(), loss=tf.keras.losses.SparseCategoricalCrossentropy(),
                 input_spec=spec, metrics=[tf.keras.metrics.SparseCategoricalAccuracy()])
 
         proc = tff.learning.algorithms.build_weighted_fed_avg(
@@ -187,8 +196,7 @@ def run_stock_tff(source: str, m: int, per_client: int, test: int, rounds: int, 
         state = proc.initialize()
         t = time.perf_counter()
         state = proc.next(state, clients).state
-        res["first_round_s"] = time.perf_counter() - t
-        t = time.perf_counter()
+        res["first_round_s"], t = time.perf_counter() - t, time.perf_counter()
         for _ in range(rounds - 1):
             state = proc.next(state, clients).state
         res["train_s"] = time.perf_counter() - t
@@ -196,7 +204,7 @@ def run_stock_tff(source: str, m: int, per_client: int, test: int, rounds: int, 
         res["examples"] = m * b * B * rounds
         res["rounds"] = rounds
         t = time.perf_counter()
-        model = _keras_model(dim, hidden, activation, classes)
+        model = keras_model()
         proc.get_model_weights(state).assign_weights_to(model)
         acc = float(np.mean(np.argmax(model.predict(xt, batch_size=4096, verbose=0), -1) == ds.y_test))
         res["eval_s"] = time.perf_counter() - t
@@ -219,11 +227,8 @@ def run_keras(source: str, n: int, test: int, batch: int, hidden, activation: st
             xt = ds.x_test.reshape(len(ds.x_test), -1).astype(np.float32)
             model = _keras_model(x.shape[1], hidden, activation, ds.num_classes)
         else:
-            from tffnoise.config.schema import Model
-            from tffnoise.models.builders import build_model
-
             x, xt = ds.x_train.astype(np.float32), ds.x_test.astype(np.float32)
-            model = build_model(Model(architecture="cnn-small", width=cnn_width), x.shape[1:], ds.num_classes)
+            model = cnn_model(cnn_width, x.shape[1:], ds.num_classes)
         model.compile(tf.keras.optimizers.SGD(lr), "sparse_categorical_crossentropy", metrics=["accuracy"])
         warm = min(len(x), batch * 2)
         t = time.perf_counter()

@@ -87,6 +87,15 @@ def targets(rows: list[dict], quick: bool) -> list[dict]:
             add("examples/s with repeats stacked (cell, steady)", r.get("steady_ex_per_s"), 1e6)
             add("examples/s with repeats stacked (cell, e2e)", r.get("ex_per_s"), 1e6)
             add("10-repeat cell compute s (first round + rounds + eval)", r.get("compute_s"), 1.0, higher=False)
+        if r["group"].startswith("cnn-small"):  # per source and width; a 3-client × 3-repeat cell
+            cell = r["group"][len("cnn-small "):]
+            if r["system"] == "tffnoise tff":
+                add(f"stacked vs TFF engine, cnn-small {cell}, 3×3 cell (warm e2e)", r["stacked_speedup_e2e"], 3.0)
+            if r["system"] == "Keras fit B=32":  # stacked ex/s over 9 models ≥ one Keras model's ÷ 1.5
+                add(f"stacked total ex/s (9 models) / Keras fit B=32, cnn-small {cell} (steady)",
+                    r.get("stacked_speedup_steady"), 1 / 1.5)
+                add(f"stacked total ex/s (9 models) / Keras fit B=32, cnn-small {cell} (warm e2e)",
+                    r["stacked_speedup_e2e"], 1 / 1.5)
         if r["group"] == "sweep":
             add("Fig. 4.3-sized sweep e2e s", r["e2e_s"], 120.0, higher=False)
     return out

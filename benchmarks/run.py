@@ -17,8 +17,10 @@ Sections (all data is the SYNTHETIC stand-in of tffnoise.data, shaped like the r
            2 distributions × 5 levels × 3 setups (PA m=10, PA m=20, serial) × 10 repeats.
   cnn      paper 2's cnn-small (noise → batch norm → conv blocks) at two widths on 28×28×1 and 32×32×3
            inputs, B = 32, fedavg, 3 clients × 3 repeats stacked: stacked engine, TFF engine (the 3
-           repeats one after another), Keras fit of one model. Not in the default sections (run it with
-           --only cnn): its rows have no FLOP model yet (workmodel.py counts dense layers), so no "of limit".
+           repeats one after another), stock TFF build_weighted_fed_avg on the same Keras CNN (no noise),
+           Keras fit of one model; 576 examples per client (18 steps a round), stacked 3 rounds, TFF 2.
+           FLOPs and bytes are counted from the built Keras model (workmodel.cnn_work). Not in the
+           default sections (run it with --only cnn).
   scaling  examples/s and peak memory of the stacked engine as learners m grow (10, 100, 500), as repeats
            grow (1, 10, 50) and as the hidden width grows (SUSY inputs, two hidden layers of 64, 512, 2048),
            one axis at a time; each cell's memory is predicted first (benchmarks/memory.py) and a cell that
@@ -51,6 +53,7 @@ import common  # noqa: E402
 import limits  # noqa: E402
 import memory  # noqa: E402
 import report  # noqa: E402
+import workmodel  # noqa: E402
 from workmodel import mlp_params, work  # noqa: E402
 
 SIZES = {
@@ -58,7 +61,8 @@ SIZES = {
              "mnist_rounds": 5, "tff_rounds": 3, "clients": [10, 20], "cell_repeats": 10,
              "sweep": {"levels": [0.0, 0.5, 1.0, 2.0, 4.0], "distributions": ["uniform", "gaussian-matched"],
                        "clients": [10, 20], "per_client": 1000, "test": 10000, "repeats": 10},
-             "scale_m": [10, 100, 500], "scale_r": [1, 10, 50], "scale_w": [64, 512, 2048]},
+             "scale_m": [10, 100, 500], "scale_r": [1, 10, 50], "scale_w": [64, 512, 2048],
+             "cnn": {"per_client": 576, "test": 1000, "rounds": 3, "tff_rounds": 2, "widths": [0.125, 0.25]}},
     "quick": {"per_client": 40, "test": 200, "rounds": 2, "mnist_per_client": 20, "mnist_test": 100,
               "mnist_rounds": 1, "tff_rounds": 2, "clients": [3], "cell_repeats": 2,
               "sweep": {"levels": [0.0, 0.5], "distributions": ["uniform"], "clients": [3], "per_client": 40,
@@ -199,24 +203,33 @@ def scaling_section(S, reps) -> list[dict]:
 
 
 def cnn_section(S, reps, include_tff: bool) -> list[dict]:
-    C, m, R = S["cnn"], 3, 3
+    """cnn-small per source and width: every row's work model is counted from the built Keras model
+    (workmodel.cnn_work); the TFF engine runs the 3 repeats one after another, so one model is resident."""
+    C, m, R, B = S["cnn"], 3, 3, 32
     n, test = C["per_client"], C["test"]
+    shapes = {"mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
     rows = []
     for source in ("mnist", "cifar10"):
         for width in C["widths"]:
             group = f"cnn-small w={width} {source}"
+            model = common.cnn_model(width, shapes[source], 10)
             log(f"{group}: stacked")
             ov = common.cnn_overrides(source, m, n, test, C["rounds"], width)
             rows.append({**median_of(lambda: common.run_engine("stacked", source, ov, m, n, test, repeats=R), reps),
-                         "group": group})
+                         "group": group, "work": workmodel.cnn_work(model, B, m * R, R, test)})
             if include_tff:
                 log(f"{group}: TFF engine")
                 ov_t = common.cnn_overrides(source, m, n, test, C["tff_rounds"], width)
-                rows.append({**median_of(lambda: common.run_engine("tff", source, ov_t, m, n, test, repeats=R), 1),
-                             "group": group})
-            log(f"{group}: Keras B=32")
-            rows.append({**median_of(lambda: common.run_keras(source, m * n, test, 32, None, None, 0.01, cnn_width=width), reps),
-                         "group": group})
+                # cold and warm (the target compares warm e2e); the TFF engine retraces on every run
+                rows.append({**median_of(lambda: common.run_engine("tff", source, ov_t, m, n, test, repeats=R), min(reps, 2)),
+                             "group": group, "work": workmodel.cnn_work(model, B, 1, R, test)})
+                log(f"{group}: stock TFF")
+                rows.append({**median_of(lambda: common.run_stock_tff(source, m, n, test, C["tff_rounds"], None, None, 0.01,
+                                                                      B, n // B, cnn_width=width), 1),
+                             "group": group, "work": workmodel.cnn_work(model, B, 1, 1, test)})
+            log(f"{group}: Keras B={B}")
+            rows.append({**median_of(lambda: common.run_keras(source, m * n, test, B, None, None, 0.01, cnn_width=width), reps),
+                         "group": group, "work": workmodel.cnn_work(model, B, 1, 1, test)})
     return rows
 
 

@@ -14,6 +14,17 @@ An MLP with P weights (kernels and biases) per model, batch B, input width d:
   gradient or perturbed copy), fit in the last-level cache. Resident models: those one step touches
   together: every stacked learner of a cell, one model for Keras, a TFF client or the TFF engine.
 
+A CNN (cnn_work, counted from the built Keras model's layers, so it follows the architecture):
+- FLOPs per training example: 3 × forward, forward = 2·MACs, MACs per Conv2D layer
+  H_out·W_out·C_out·(k_h·k_w·C_in / groups) (strides and padding through H_out, W_out), per Dense layer
+  in·out; the backward pass ≈ 2 × forward (input and weight gradients). Evaluation: the forward only.
+- Bytes per training example: the example itself plus ACT_PASSES = 3 passes (forward read and write,
+  backward) of 4 bytes over the input and output elements of every bandwidth-bound layer: batch norm,
+  pooling, noise, dropout, activations (a convolution's fused ReLU: its output, read and written). Their
+  FLOPs (a few per element) are left out, as are the loss, the softmax and the optimizer's O(P) update;
+  the weight-traffic rule is the MLP's with P the trainable weights (kernels, biases, batch-norm scales).
+  Convolution inputs re-read through im2col or cache blocking are not counted: a lower bound on bytes.
+
 A row's fraction of limit is max(FLOP rate / FLOP limit, byte rate / bandwidth limit); `bound` names the
 larger (the ratio of the two is the row's FLOP per byte over the machine's balance). Steady uses the
 training examples and time after the first round; end to end adds the evaluation's FLOPs and divides by
@@ -41,12 +52,17 @@ def work(dims, batch: int, resident: int, eval_models: int = 1, test: int = 0, b
 
 
 def per_example(w: dict, llc_bytes: int) -> dict:
-    P = mlp_params(w["dims"])
+    if "macs" in w:  # a CNN (cnn_work): forward 2·MACs, elementwise layers' activations moved ACT_PASSES times
+        P, fwd, d = w["params"], 2.0 * w["macs"], w["input"]
+        act_bytes = ACT_PASSES * BYTES * w["act_elements"]
+    else:
+        P, d, act_bytes = mlp_params(w["dims"]), w["dims"][0], 0.0
+        fwd = 2.0 * P
     from_memory = CACHE_COPIES * w["resident"] * BYTES * P > llc_bytes
     weight_bytes = WEIGHT_PASSES * BYTES * P / w["batch"] if from_memory else 0.0
     if w.get("block_steps") and not from_memory:  # a block's weights in cache for its round: in and out once
         weight_bytes = BLOCK_PASSES * BYTES * P / (w["batch"] * w["block_steps"])
-    return {"params": P, "flops": 6.0 * P, "bytes": BYTES * (w["dims"][0] + 1) + weight_bytes,
+    return {"params": P, "flops": 3.0 * fwd, "eval_flops": fwd, "bytes": BYTES * (d + 1) + act_bytes + weight_bytes,
             "weights_from_memory": from_memory}
 
 
@@ -65,7 +81,47 @@ def fractions(row: dict, lim: dict) -> dict:
         out["steady_gbs"] = steady * ex["bytes"] / 1e9
         out["fraction_steady"] = max(steady * ex["flops"] / flop_limit, steady * ex["bytes"] / byte_limit)
     if row.get("e2e_s") and row.get("examples"):
-        flops = row["examples"] * ex["flops"] + w["test"] * w["eval_models"] * 2.0 * ex["params"]
+        flops = row["examples"] * ex["flops"] + w["test"] * w["eval_models"] * ex["eval_flops"]
         moved = row["examples"] * ex["bytes"]
         out["fraction_e2e"] = max(flops / flop_limit, moved / byte_limit) / row["e2e_s"]
     return out
+
+
+# --- convolutional networks (the cnn rows), counted from the built Keras model's layers -----------------
+ACT_PASSES = 3      # an elementwise layer's tensors: read + written forward, read again backward (≈ 3 passes)
+SHAPE_ONLY = ("InputLayer", "Flatten", "Reshape")
+
+
+def _size(shape) -> int:
+    n = 1
+    for d in shape[1:]:  # per example: drop the batch axis
+        n *= int(d)
+    return n
+
+
+def layer_counts(model) -> dict:
+    """Per example and model, from a built Keras model: forward multiply-adds of its Conv2D and Dense
+    layers (H_out·W_out·C_out·k_h·k_w·C_in/groups; in·out), its weights, and the elements its
+    bandwidth-bound layers touch (batch norm, pooling, noise, dropout, activations, a conv's or dense
+    layer's fused activation: input + output elements each)."""
+    macs = params = elements = 0
+    for layer in model.layers:
+        kind = type(layer).__name__
+        params += sum(int(_size((None, *w.shape))) for w in layer.weights if w.trainable)
+        if kind in SHAPE_ONLY:
+            continue
+        out = _size(layer.output_shape)
+        if kind in ("Conv2D", "Dense"):
+            k = layer.kernel.shape  # conv: (k_h, k_w, C_in / groups, C_out); dense: (in, out)
+            positions = out // int(k[-1])  # H_out·W_out for a convolution (strides and padding included), 1 for dense
+            macs += positions * _size((None, *k))
+            if getattr(layer.activation, "__name__", "linear") != "linear":
+                elements += 2 * out
+        else:
+            elements += _size(layer.input_shape) + out
+    return {"macs": macs, "params": params, "act_elements": elements, "input": _size(model.input_shape)}
+
+
+def cnn_work(model, batch: int, resident: int, eval_models: int = 1, test: int = 0) -> dict:
+    """Like work(), for a built Keras CNN: its counts travel with the row (JSON), not the model."""
+    return {**layer_counts(model), "batch": batch, "resident": resident, "eval_models": eval_models, "test": test}

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -31,3 +33,25 @@ def test_benchmark_quick_runs_and_writes_json(tmp_path):
         assert r["bound"] in ("FLOP", "memory") and r["fraction_e2e"] > 0, r["system"]
         assert r["group"].startswith("scaling") == ("predicted_mb" in r), r["system"]
     assert data["targets"]  # the target table is computed (values are meaningless at quick sizes)
+
+
+@pytest.mark.slow
+def test_cnn_section_quick_has_every_system_a_work_model_and_its_targets(tmp_path):
+    """`--only cnn --quick` at one tiny width: stacked, TFF engine, stock TFF and Keras rows for both input
+    shapes, each with a conv work model (so an "of limit"), and the CNN targets per source and width."""
+    out = tmp_path / "cnn.json"
+    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--only", "cnn", "--json", str(out)],
+                         capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert res.returncode == 0, res.stderr[-3000:]
+    data = json.loads(out.read_text())
+    groups = {r["group"] for r in data["rows"]}
+    assert groups == {"cnn-small w=0.05 mnist", "cnn-small w=0.05 cifar10"}
+    for g in groups:
+        rows = {r["system"]: r for r in data["rows"] if r["group"] == g}
+        assert set(rows) == {"tffnoise stacked", "tffnoise tff", "stock TFF fed_avg", "Keras fit B=32"}
+        assert rows["tffnoise stacked"]["work"]["resident"] == 9 and rows["tffnoise tff"]["work"]["resident"] == 1
+        for r in rows.values():
+            assert r["work"]["macs"] > 0 and r["fraction_e2e"] > 0 and r["peak_rss_mb"] > 0, r["system"]
+    names = [t["target"] for t in data["targets"]]
+    assert sum("vs TFF engine, cnn-small" in t for t in names) == 2
+    assert sum("/ Keras fit B=32, cnn-small" in t for t in names) == 4

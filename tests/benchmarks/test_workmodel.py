@@ -75,3 +75,49 @@ def test_learner_blocks_read_and_write_their_weights_once_a_round():
     assert ex["bytes"] == pytest.approx(4 * 785 + 2 * 4 * 669_706 / 100)
     assert workmodel.fractions({"work": workmodel.work(MNIST, 10, 1, block_steps=10), "steady_ex_per_s": 1e4},
                                LIM)["bound"] == "FLOP"
+
+
+def _tiny_conv_net():
+    import tensorflow as tf
+
+    return tf.keras.Sequential([
+        tf.keras.Input((8, 8, 3)),
+        tf.keras.layers.BatchNormalization(),                                       # 192 in, 192 out
+        tf.keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu"),  # 4×4×4 out
+        tf.keras.layers.MaxPooling2D(2),                                            # 64 in, 16 out
+        tf.keras.layers.Conv2D(5, 2, padding="valid"),                              # 1×1×5 out, linear
+        tf.keras.layers.Flatten(),
+        tf.keras.layers.Dense(2, activation="softmax")])
+
+
+def test_conv_work_model_by_hand():
+    """A tiny conv net counted by hand: stride 2 halves H and W, C_in enters every conv's MACs, batch norm
+    and pooling are bytes only, Flatten is free."""
+    ex_model = workmodel.cnn_work(_tiny_conv_net(), batch=4, resident=1, test=10)
+    conv1 = 4 * 4 * 4 * (3 * 3 * 3)          # H_out·W_out·C_out·k_h·k_w·C_in = 1728
+    conv2 = 1 * 1 * 5 * (2 * 2 * 4)          # valid 2×2 on 2×2×4 = 80
+    dense = 5 * 2
+    assert ex_model["macs"] == conv1 + conv2 + dense == 1818
+    # trainable: BN gamma, beta (3+3); conv1 3·3·3·4 + 4; conv2 2·2·4·5 + 5; dense 5·2 + 2
+    assert ex_model["params"] == 6 + 112 + 85 + 12
+    # BN 192+192, conv1's ReLU 2·64, pool 64+16, the softmax 2·2
+    assert ex_model["act_elements"] == 384 + 128 + 80 + 4
+    ex = workmodel.per_example(ex_model, LIM["llc_bytes"])
+    assert ex["flops"] == 3 * 2 * 1818 and ex["eval_flops"] == 2 * 1818
+    assert ex["bytes"] == 4 * (192 + 1) + 3 * 4 * 596 and not ex["weights_from_memory"]
+    f = workmodel.fractions({"work": ex_model, "steady_ex_per_s": 1000.0, "examples": 500, "e2e_s": 2.0}, LIM)
+    assert f["fraction_steady"] == pytest.approx(1000 * ex["bytes"] / 10e9)  # 0.0007: memory bound
+    assert f["bound"] == "memory"
+    assert f["fraction_e2e"] == pytest.approx(500 * ex["bytes"] / 10e9 / 2.0)
+
+
+def test_cnn_small_work_follows_the_architecture():
+    """cnn-small from tffnoise's builder: doubling the width about quadruples the conv MACs (C_in·C_out)."""
+    from tffnoise.config.schema import Model
+    from tffnoise.models.builders import build_model
+
+    def macs(w):
+        return workmodel.layer_counts(build_model(Model(architecture="cnn-small", width=w), (28, 28, 1), 10))["macs"]
+    # first conv: 28·28·8·9·1; second: 14·14·16·9·8; third: 7·7·32·9·16; fc 288·64; output 64·10
+    assert macs(0.125) == 28 * 28 * 8 * 9 + 14 * 14 * 16 * 72 + 7 * 7 * 32 * 144 + 3 * 3 * 32 * 64 + 64 * 10
+    assert 3.5 < macs(0.25) / macs(0.125) < 4.0
