@@ -125,3 +125,15 @@ def test_runs_without_reference_models_are_placed_by_the_loss_attack(tmp_path, m
     assert w["tpr"] == pytest.approx(0.06) and w["dp_acc"] == pytest.approx(0.80 + 0.2 * 0.12, abs=1e-9)
     text = open(build_report(recs, tmp_path)["summary"], encoding="utf-8").read()
     assert "Accuracy at equal loss attack TPR@1%FPR" in text and "| loss attack TPR@1%FPR |" in text
+
+
+def test_client_level_attacks_get_their_own_columns(tmp_path, make_run, config_for):
+    """DP-FedAvg's client-level results (`mia_client_*`, privacy/client_level.py) are shown as client
+    attacks, never merged into the example-level LiRA columns."""
+    recs = _records(make_run, config_for)
+    for rec in recs:
+        rec["final"].update({"mia_client_lira_tpr_at_1fpr": 0.07, "mia_client_lira_auc": 0.61})
+    text = open(build_report(recs, tmp_path)["summary"], encoding="utf-8").read()
+    header = next(line for line in text.splitlines() if line.startswith("| setup |"))
+    assert "| client LiRA AUC |" in header and "| client LiRA TPR@1%FPR |" in header
+    assert "| LiRA TPR@1%FPR |" in header and "| 0.0700 " in text

@@ -101,8 +101,8 @@ def _by_client(probs, labels):
 def client_attacks(problem, engine, attacks, n_models: int, split=None) -> list[dict]:
     """Per repeat: `mia_client_<attack>_auc`, `..._tpr_at_1fpr` (with 100 or more non-member clients),
     intervals and flags for loss, lira(_offline), rmia(_offline); plus the client counts."""
-    from tffnoise.privacy.strong import _flat, attack_scores
-    from tffnoise.privacy.roc import summarize
+    from tffnoise.privacy.roc import flat_summary, summarize
+    from tffnoise.privacy.strong import attack_scores
 
     x, y, target_in, nonmember = client_population(problem, engine.selection, split)
     C, n, M = len(x), x.shape[1], problem.learners
@@ -131,7 +131,7 @@ def client_attacks(problem, engine, attacks, n_models: int, split=None) -> list[
         scores = attack_scores(tp[ri, sel], tphi[ri, sel], rp[:, sel], rphi[:, sel], in_mask[:, sel],
                                tp[ri, z], rp[:, z], attacks)
         for name, s in scores.items():
-            row.update(_flat("client_" + name, summarize(s[:len(members)], s[len(members):],
+            row.update(flat_summary("client_" + name, summarize(s[:len(members)], s[len(members):],
                                                          seed=int(problem.repeats[ri]))))
         results.append(row)
     return results

@@ -143,10 +143,15 @@ def slug(text: str) -> str:
 # Membership inference (docs/privacy.md "Metrics"): the attacks whose AUC and TPR at 1% FPR a run may hold,
 # as `mia_<attack>_auc`, `mia_<attack>_tpr_at_1fpr` (+ `_ci`, `_below_resolution`), in the order reports show them.
 # "loss": the default loss attack (members vs test examples, every run); "pop_loss": the loss attack on the
-# strong attacks' population examples (docs/privacy.md, "Metrics").
-ATTACKS = ("lira", "rmia", "lira_offline", "rmia_offline", "pop_loss", "loss")
+# strong attacks' population examples (docs/privacy.md, "Metrics"); "client_*": DP-FedAvg's client-level
+# attacks (privacy/client_level.py), a client the unit.
+_EXAMPLE = ("lira", "rmia", "lira_offline", "rmia_offline", "pop_loss", "loss")
+_CLIENT = ("lira", "rmia", "lira_offline", "rmia_offline", "loss")
+ATTACKS = _EXAMPLE + tuple("client_" + a for a in _CLIENT)
 ATTACK_LABELS = {"lira": "LiRA", "rmia": "RMIA", "lira_offline": "LiRA offline", "rmia_offline": "RMIA offline",
-                 "pop_loss": "loss (LiRA's examples)", "loss": "loss attack"}
+                 "pop_loss": "loss (LiRA's examples)", "loss": "loss attack",
+                 **{"client_" + a: "client " + lab for a, lab in (("lira", "LiRA"), ("rmia", "RMIA"),
+                    ("lira_offline", "LiRA offline"), ("rmia_offline", "RMIA offline"), ("loss", "loss"))}}
 TPR_1 = "tpr_at_1fpr"
 
 
