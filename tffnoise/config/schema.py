@@ -8,30 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from collections.abc import Sequence
 from typing import Any
 
-
-class _EngineNames(Sequence):
-    """The engine registry's names (`algorithms.engine.names()`), read at each use: one list of engines,
-    and an engine registered at run time is a valid `engine`."""
-
-    def _names(self) -> tuple[str, ...]:
-        from tffnoise.algorithms.engine import names
-
-        return names()
-
-    def __getitem__(self, i):
-        return self._names()[i]
-
-    def __len__(self) -> int:
-        return len(self._names())
-
-    def __repr__(self) -> str:
-        return repr(self._names())
-
-
-ENGINES = _EngineNames()
+ENGINES = ("stacked", "tff")
 PROTOCOLS = ("periodic-averaging", "serial", "no-sync", "fedavg")
 PRIVACY_MODES = ("none", "dp-sgd", "dp-fedavg")
 DISTRIBUTIONS = ("uniform", "gaussian", "gaussian-matched", "laplace")
