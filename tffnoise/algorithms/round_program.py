@@ -64,6 +64,16 @@ def _cached(key, build):
     return _COMPILED[key]
 
 
+def _graph_runtime_options() -> None:
+    """Grappler's arithmetic optimizer rewrites sums inside the round's nested while loops (rounds, steps)
+    into temporary variables that collide across iterations: a graph-runtime fedavg round of cnn-small on
+    32x32x3 inputs failed with AlreadyExistsError (TemporaryVariableOp of AddOpsRewrite), reproduced by
+    tests/algorithms/test_cnn_graph_runtime.py. Turned off, process-wide, before the first graph-runtime
+    program is built; XLA-compiled programs do not go through that rewrite."""
+    if tf.config.optimizer.get_experimental_options().get("arithmetic_optimization") is not False:
+        tf.config.optimizer.set_experimental_options({"arithmetic_optimization": False})
+
+
 def uses_xla(plan) -> bool:
     """Whether this plan's programs are XLA-compiled (see FORCE_XLA)."""
     if FORCE_XLA is not None:
@@ -88,6 +98,8 @@ def compiled_round(p, plan, R: int, dp_sgd=None, dp_fedavg=None):
     """The compiled rounds for this structure and R stacked repeats (XLA, or the graph runtime: uses_xla)."""
     key = round_key(p, plan, R, dp_sgd, dp_fedavg)
     xla = uses_xla(plan)
+    if not xla:
+        _graph_runtime_options()
     # the block follows from the key's structure (K) and the weights' shapes (the plan's)
     model_bytes = sum(4 * int(np.prod(np.shape(w)[1:])) for w in p.init_weights)
     block = learner_block(R * p.learners, model_bytes, xla)
@@ -102,6 +114,8 @@ def compiled_eval(p, plan):
     (evaluation runs without noise, so noise levels do not matter here)."""
     key = EvalKey(tuple(plan), p.loss_kind, p.regression)
     xla = uses_xla(plan)
+    if not xla:
+        _graph_runtime_options()
 
     def build():
         def chunk(params, x, y, valid):
