@@ -80,6 +80,7 @@ class StoreReader:
         self._metrics: dict[str, tuple[int, list[dict], int | None]] = {}
         self._configs: dict[str, dict] = {}
         self.progress: dict[str, Progress] = {}
+        self._rows: list[dict] = []
 
     # --- index ----------------------------------------------------------------------------------
     @property
@@ -104,8 +105,9 @@ class StoreReader:
             if store is None:
                 return []
             rows = store.all()
-        except Exception:  # sqlite busy / table not created yet: next poll
-            return []
+        except Exception:  # sqlite busy / table not created yet: the last rows read stand until the next poll
+            return [dict(r) for r in self._rows]  # (an empty table for one poll would say the runs are gone)
+        self._rows = [dict(r) for r in rows]
         now = self.clock()
         for r in rows:
             rnd = int(r.get("round") or 0)

@@ -9,6 +9,7 @@ import pytest
 
 from tffnoise_tui.launcher import Job
 from tffnoise_tui.screens.monitor import MonitorScreen
+from tffnoise_tui.store_reader import StoreReader
 from tffnoise_tui.widgets.curves import Curves
 from tffnoise_tui.widgets.run_table import RunTable
 
@@ -132,3 +133,20 @@ def test_recycled_pid_is_not_a_sweep(tmp_path):
     root = tmp_path / "store"
     build_store(root, dp=False, running_pid=os.getpid())  # alive, but pytest, not the runner
     assert StoreReader(root).running() == []
+
+
+def test_a_busy_index_keeps_the_last_rows(store_root):
+    """sqlite busy for one poll: the table keeps the runs it last read instead of showing none."""
+    reader = StoreReader(store_root)
+    first = reader.rows()
+    assert first
+
+    class Busy:
+        def all(self):
+            raise RuntimeError("database is locked")
+
+        def close(self):
+            pass
+
+    reader._store = Busy()
+    assert [r["run_id"] for r in reader.rows()] == [r["run_id"] for r in first]

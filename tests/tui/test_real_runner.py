@@ -33,8 +33,13 @@ async def test_launch_quickstart_tiny(tmp_path):
         assert job.state == DONE, LogTail(job.log).read() or job.log.read_text()[-2000:]
         screen = app.screen
         assert isinstance(screen, MonitorScreen)
-        screen.refresh_now()
-        await pilot.pause()
+        end = time.time() + 20  # an index busy for one poll is read at the next
+        while True:
+            screen.refresh_now()
+            await pilot.pause()
+            if screen.rows or time.time() > end:
+                break
+            await asyncio.sleep(0.5)
         assert "runs 2/2" in str(screen.query_one("#sweep").render())
         assert any("sweep finished" in line for line in screen.query_one("#log").lines)
         assert {r["status"] for r in screen.rows} == {"done"}

@@ -51,6 +51,11 @@ async def test_a_bad_filter_term_is_said_not_ignored(store_root, text, message):
     async with app.run_test(size=(100, 30)) as pilot:
         await _type_filter(pilot, text)
         assert message in str(app.screen.query_one("#note").render())
+        app.screen.reload()  # a reload (the screen resumed, the store changed) keeps saying it
+        await pilot.pause()
+        assert message in str(app.screen.query_one("#note").render())
+        await _type_filter(pilot, "")  # ... until the text parses
+        assert str(app.screen.query_one("#note").render()).startswith("12 of 12 shown")
 
 
 def test_filter_terms_parse():

@@ -57,6 +57,7 @@ class ResultsScreen(Screen):
         self.grouping = Grouping([])
         self.sort_col, self.sort_rev = "created", False
         self.query_ = filters.Query()
+        self.parse_error = ""  # the filter box's text does not parse: said until it does
         self.filter_error = ""
         self.marked: set[str] = set()
         self.exported: list[Path] = []
@@ -139,8 +140,8 @@ class ResultsScreen(Screen):
         t.show(rows, self.sort_col, self.sort_rev, self.marked)
         note = Text(f"{len(rows)} of {len(self.records)} shown · sort {header(self.sort_col)} "
                     f"{'▼' if self.sort_rev else '▲'}" + (f" · {len(self.marked)} marked" if self.marked else ""))
-        if self.filter_error:
-            note = Text(f"filter: {self.filter_error}", style="bold red")
+        if self.parse_error or self.filter_error:
+            note = Text(f"filter: {self.parse_error or self.filter_error}", style="bold red")
         self.query_one("#note", Static).update(note)
         self._show_report()
         self.fill_curves()
@@ -219,10 +220,9 @@ class ResultsScreen(Screen):
     @on(Input.Changed, "#filter")
     def _filter(self, event: Input.Changed) -> None:
         try:
-            self.query_ = filters.parse(event.value)
+            self.query_, self.parse_error = filters.parse(event.value), ""
         except filters.FilterError as exc:
-            self.query_one("#note", Static).update(Text(f"filter: {exc}", style="bold red"))
-            return
+            self.parse_error = str(exc)  # kept: a reload or a sort must not hide it behind the old filter's rows
         self.fill_runs()
 
     @on(Input.Submitted, "#filter")
