@@ -70,9 +70,18 @@ def status_counts(records: Iterable[dict]) -> dict[str, int]:
     return dict(counts)
 
 
+# One number, one name: the default loss attack's AUC is `mia_auc` (the store's index column, the TUI's and
+# the figure's). `mia_loss_auc` (its ROC family's name), which stores written since the loss attack's ROC
+# metrics were added also hold, is the same number (sklearn's AUC and roc.auc on the same scores; 1.1e-16
+# apart at most); new runs no longer write it (privacy_eval._drop), and reading it reads `mia_auc`, old
+# stores and new alike (docs/privacy.md, "Membership inference in runs").
+SAME_AS = {"mia_loss_auc": "mia_auc"}
+
+
 def final_metric(rec: dict, name: str) -> float:
-    """``rec["final"][name]`` as a float, NaN when missing, None or not a number."""
-    value = (rec.get("final") or {}).get(name)
+    """``rec["final"][name]`` as a float, NaN when missing, None or not a number (a name in SAME_AS reads
+    the key it duplicates)."""
+    value = (rec.get("final") or {}).get(SAME_AS.get(name, name))
     if value is None or isinstance(value, bool):
         return math.nan
     try:
@@ -168,7 +177,10 @@ def switches_of(key: str) -> tuple[str, ...] | None:
 
 
 def asked_for(key: str, attacks: Iterable[str]) -> bool:
-    """Whether a run whose `privacy.attacks` is ``attacks`` may hold ``key`` (keys no switch owns: always)."""
+    """Whether a run whose `privacy.attacks` is ``attacks`` may hold ``key`` (keys no switch owns: always;
+    a duplicate name, SAME_AS: never)."""
+    if key in SAME_AS:
+        return False
     owners = switches_of(key)
     return owners is None or any(a in owners for a in attacks)
 ATTACK_LABELS = {"lira": "LiRA", "rmia": "RMIA", "lira_offline": "LiRA offline", "rmia_offline": "RMIA offline",

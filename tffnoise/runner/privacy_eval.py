@@ -20,7 +20,8 @@ def epsilon_curve(problem, engine) -> list[float] | None:
 def _drop(res: dict, attacks) -> dict:
     """The keys of attacks privacy.attacks leaves out, dropped: baseline_attacks computes the loss and the
     trained attack together (one pass over the examples), so a run that asked for one must not hold the
-    other's numbers. Which key is whose: records.runs.switches_of, the one table."""
+    other's numbers. Which key is whose: records.runs.switches_of, the one table. A second name for one
+    number (`mia_loss_auc` = `mia_auc`, records.runs.SAME_AS) is dropped too."""
     from tffnoise.records.runs import asked_for
 
     return {k: v for k, v in res.items() if asked_for(k, attacks)}
