@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from tffnoise.algorithms import engine as engines
+from tffnoise.engines import names as engine_names
 from tffnoise.cli_runs import cmd_runs
 from tffnoise.errors import UserError
 from tffnoise.runner.store import STATUSES
@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run an experiment or sweep (resumes unfinished runs)")
     _add_config_args(r)
     r.add_argument("--out", help="run store directory (default: the config's `out`)")
-    r.add_argument("--engine", choices=engines.names(), help="override the config's engine")
+    r.add_argument("--engine", choices=engine_names(), help="override the config's engine")
     r.add_argument("--json", action="store_true", help="JSON lines on stdout instead of a progress bar")
     r.add_argument("--report", action="store_true", help="write the report (figures, summary.md) when the sweep ends")
     r.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",

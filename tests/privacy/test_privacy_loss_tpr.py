@@ -62,7 +62,7 @@ def test_loss_tpr_reads_the_known_shift():
     assert lo <= tpr <= hi and lo < BEST < hi
     assert not res["mia_loss_tpr_at_1fpr_below_resolution"]
     assert "mia_loss_tpr_at_0p1fpr" not in res   # 300 non-members: 0.1% is not measurable
-    assert res["mia_loss_auc"] == pytest.approx(res["mia_auc"])   # one loss attack, two readings
+    assert "mia_loss_auc" not in res and 0.5 < res["mia_auc"] < 1   # one number, one name (records.runs.SAME_AS)
 
 
 def test_a_leak_free_model_sits_at_the_floor():

@@ -3,11 +3,11 @@ and runs a sweep through the real runner with it, no file of tffnoise/ changed."
 import ast
 import re
 from pathlib import Path
-from types import MappingProxyType
 
 import numpy as np
 import pytest
 
+from tffnoise import engines as names
 from tffnoise.algorithms import engine as engines
 from tffnoise.errors import ConfigError
 
@@ -67,8 +67,6 @@ class ConstantEngine:
 
 @pytest.fixture
 def fake_engine(monkeypatch):
-    from tffnoise.config.schema import Config
-
     calls = {"prepare": 0, "check": 0}
 
     def prepare(cfg):
@@ -77,12 +75,40 @@ def fake_engine(monkeypatch):
     def check(model):
         calls["check"] += 1
 
+    names.declare("numpy-const", "a constant NumPy model (tests)")   # the config's choices read this table
     engines.register(engines.EngineInfo("numpy-const", ConstantEngine, prepare=prepare, check_model=check))
-    # the config's `engine` choices are a fixed tuple today (tffnoise/config/schema.py ENGINES): widen them here
-    f = Config.__dataclass_fields__["engine"]
-    monkeypatch.setattr(f, "metadata", MappingProxyType({**f.metadata, "choices": engines.names()}))
     yield calls
     engines.unregister("numpy-const")
+    names.forget("numpy-const")
+
+
+def test_the_names_table_and_the_registry_agree():
+    """tffnoise/engines.py is the one list: the registry holds exactly its names, the config's choices and
+    the CLI's --engine are it, and an engine not declared there cannot be registered."""
+    from tffnoise.cli import build_parser
+    from tffnoise.config.schema import Config
+
+    assert engines.names() == names.names() == ("stacked", "tff") and engines.unregistered() == []
+    assert tuple(Config.__dataclass_fields__["engine"].metadata["choices"]) == names.names()
+    assert [build_parser().parse_args(["run", QUICK, "--engine", n]).engine for n in names.names()] == ["stacked", "tff"]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", QUICK, "--engine", "numpy-const"])
+    with pytest.raises(ValueError, match="engines.py"):
+        engines.register(engines.EngineInfo("undeclared", ConstantEngine))
+    assert "undeclared" not in engines.names()
+    names.declare("declared-only", "no implementation")
+    try:
+        assert engines.unregistered() == ["declared-only"]
+    finally:
+        names.forget("declared-only")
+
+
+def test_a_declared_engine_is_a_config_choice(fake_engine):
+    from tffnoise.config import load_config
+
+    assert load_config(QUICK, [("engine", "numpy-const")], "smoke").engine == "numpy-const"
+    with pytest.raises(ConfigError, match="numpy-const"):   # the allowed values name it
+        load_config(QUICK, [("engine", "nope")], "smoke")
 
 
 def test_runner_rerun_recipes_and_cli_never_name_an_engine():

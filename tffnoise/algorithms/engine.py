@@ -8,7 +8,9 @@ also says what must happen before any engine of that kind is built (the TFF engi
 context) and how the runner's preflight checks a model for it (the stacked engine refuses layers it has
 no stacked form of), so neither is an `if engine == ...` anywhere.
 
-Light to import (no TensorFlow): the CLI's parser and the config read `names()`.
+Light to import (no TensorFlow). The names live in tffnoise/engines.py (TF-free, outside this package,
+read by the config, the CLI and the TUI); `register` refuses a name not there, and
+tests/runner/test_engine_registry.py checks that every name there is registered (`unregistered`).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 
+from tffnoise import engines as _names
 from tffnoise.errors import ConfigError
 
 
@@ -62,6 +65,9 @@ _REGISTRY: dict[str, EngineInfo] = {}
 
 
 def register(info: EngineInfo) -> None:
+    if info.name not in _names.ENGINES:
+        raise ValueError(f"engine {info.name!r} is not in tffnoise/engines.py ENGINES ({', '.join(_names.ENGINES)}): "
+                         "declare it there (tffnoise.engines.declare for a plug-in) before registering it")
     _REGISTRY[info.name] = info
 
 
@@ -109,7 +115,14 @@ def model_check(name: str) -> Callable | None:
 
 register(EngineInfo("stacked", "tffnoise.algorithms.stacked:StackedEngine",
                     check_model="tffnoise.algorithms.forward:stack_plan", uses_gpu=True,
-                    doc="all learners and repeats of a cell in one TF graph (fast)"))
+                    doc=_names.ENGINES["stacked"]))
 # TFF's C++ runtime leaves GPUs idle (tensorflow-federated #4600, #3709): uses_gpu stays False.
 register(EngineInfo("tff", "tffnoise.algorithms.tff_engine:TffEngine", prepare="tffnoise.execution:install_context",
-                    doc="a TFF iterative process per repeat, on a local or remote TFF context"))
+                    doc=_names.ENGINES["tff"]))
+
+
+def unregistered() -> list[str]:
+    """Names tffnoise/engines.py lists that no engine is registered for: none, or the config would offer an
+engine that cannot be built (a plug-in declares its name just before registering it)."""
+    return [n for n in _names.ENGINES if n not in _REGISTRY]
+

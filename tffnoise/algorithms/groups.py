@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import tensorflow as tf
 
+from tffnoise.algorithms import devices
 from tffnoise.algorithms.round_program import compiled_round
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def thread_groups(R: int, requested: int = 0, xla: bool = True) -> tuple[int, in
     if requested:
         want = requested
     else:
-        if tf.config.list_logical_devices("GPU"):
+        if devices.on_gpu():
             return 1, R
         from tffnoise.execution.cores import usable_cores
 

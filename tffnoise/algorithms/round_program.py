@@ -14,7 +14,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tffnoise.algorithms import losses
+from tffnoise.algorithms import devices, losses
 from tffnoise.algorithms.client_update import LocalWork, local_round
 from tffnoise.algorithms.forward import forward_shared
 from tffnoise.algorithms.model_adapters import StackedLearners
@@ -80,7 +80,7 @@ def uses_xla(plan) -> bool:
         return FORCE_XLA
     if not any(isinstance(op, (Conv2D, Pool2D)) for op in plan):
         return True
-    return bool(tf.config.list_logical_devices("GPU"))
+    return devices.on_gpu()
 
 
 def learner_block(K: int, model_bytes: int, xla: bool) -> int:
@@ -88,7 +88,7 @@ def learner_block(K: int, model_bytes: int, xla: bool) -> int:
     else the largest divisor of K that fits (at least 1). K on a GPU and in the graph runtime."""
     if FORCE_BLOCK:
         return FORCE_BLOCK
-    if not xla or 2 * K * model_bytes <= BLOCK_BYTES or tf.config.list_logical_devices("GPU"):
+    if not xla or 2 * K * model_bytes <= BLOCK_BYTES or devices.on_gpu():
         return K
     fit = max(1, BLOCK_BYTES // (2 * model_bytes))
     return max(d for d in range(1, min(fit, K) + 1) if K % d == 0)

@@ -10,7 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-ENGINES = ("stacked", "tff")
+from tffnoise.engines import ENGINES, describe as _describe_engines
+
 PROTOCOLS = ("periodic-averaging", "serial", "no-sync", "fedavg")
 PRIVACY_MODES = ("none", "dp-sgd", "dp-fedavg")
 DISTRIBUTIONS = ("uniform", "gaussian", "gaussian-matched", "laplace")
@@ -144,7 +145,7 @@ class Sweep:
 
 @dataclass
 class Config:
-    engine: str = spec("stacked", doc="'stacked' (all learners and repeats in one TF graph, fast) or 'tff' (TFF iterative process).", choices=ENGINES)
+    engine: str = spec("stacked", doc=_describe_engines(), choices=ENGINES)  # the live table: tffnoise/engines.py
     out: str = spec("runs", doc="Run store directory.")
     experiment: Experiment = field(default_factory=Experiment)
     data: Data = field(default_factory=Data)

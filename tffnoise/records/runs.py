@@ -70,9 +70,18 @@ def status_counts(records: Iterable[dict]) -> dict[str, int]:
     return dict(counts)
 
 
+# One number, one name: the default loss attack's AUC is `mia_auc` (the store's index column, the TUI's and
+# the figure's). `mia_loss_auc` (its ROC family's name), which stores written since the loss attack's ROC
+# metrics were added also hold, is the same number (sklearn's AUC and roc.auc on the same scores; 1.1e-16
+# apart at most); new runs no longer write it (privacy_eval._drop), and reading it reads `mia_auc`, old
+# stores and new alike (docs/privacy.md, "Membership inference in runs").
+SAME_AS = {"mia_loss_auc": "mia_auc"}
+
+
 def final_metric(rec: dict, name: str) -> float:
-    """``rec["final"][name]`` as a float, NaN when missing, None or not a number."""
-    value = (rec.get("final") or {}).get(name)
+    """``rec["final"][name]`` as a float, NaN when missing, None or not a number (a name in SAME_AS reads
+    the key it duplicates)."""
+    value = (rec.get("final") or {}).get(SAME_AS.get(name, name))
     if value is None or isinstance(value, bool):
         return math.nan
     try:
@@ -140,14 +149,40 @@ def slug(text: str) -> str:
     return s[:120]
 
 
-# Membership inference (docs/privacy.md "Metrics"): the attacks whose AUC and TPR at 1% FPR a run may hold,
-# as `mia_<attack>_auc`, `mia_<attack>_tpr_at_1fpr` (+ `_ci`, `_below_resolution`), in the order reports show them.
-# "loss": the default loss attack (members vs test examples, every run); "pop_loss": the loss attack on the
-# strong attacks' population examples (docs/privacy.md, "Metrics"); "client_*": DP-FedAvg's client-level
-# attacks (privacy/client_level.py), a client the unit.
-_EXAMPLE = ("lira", "rmia", "lira_offline", "rmia_offline", "pop_loss", "loss")
-_CLIENT = ("lira", "rmia", "lira_offline", "rmia_offline", "loss")
-ATTACKS = _EXAMPLE + tuple("client_" + a for a in _CLIENT)
+# Membership inference (docs/privacy.md "Metrics"): the one table of which result keys belong to which
+# `privacy.attacks` switch (privacy/attack_config.ATTACKS; a test keeps the two equal). ATTACK_SWITCHES: the
+# attacks whose AUC and TPR at 1% FPR a run may hold, as `mia_<attack>_auc`, `mia_<attack>_tpr_at_1fpr`
+# (+ `_ci`, `_below_resolution`), in the order reports show them, each with the switches that run it (any of
+# them). "loss": the default loss attack (members vs test examples, every run); "pop_loss": the loss attack on
+# the strong attacks' population examples (docs/privacy.md, "Metrics"); "client_*": DP-FedAvg's client-level
+# attacks (privacy/client_level.py), a client the unit. SWITCH_KEYS: the default attacks' keys outside those
+# families. Any other `mia_*` key (counts: `mia_examples`, `mia_reference_models`) belongs to no switch.
+_STRONG = ("lira", "rmia")
+ATTACK_SWITCHES = {"lira": ("lira",), "rmia": ("rmia",), "lira_offline": ("lira",), "rmia_offline": ("rmia",),
+                   "pop_loss": _STRONG, "loss": ("loss",),
+                   "client_lira": ("lira",), "client_rmia": ("rmia",), "client_lira_offline": ("lira",),
+                   "client_rmia_offline": ("rmia",), "client_loss": _STRONG}
+SWITCH_KEYS = {"mia_auc": ("loss",), "mia_advantage": ("loss",),
+               "mia_trained_auc": ("trained",), "mia_trained_advantage": ("trained",)}
+ATTACKS = tuple(ATTACK_SWITCHES)
+
+
+def switches_of(key: str) -> tuple[str, ...] | None:
+    """The `privacy.attacks` switches whose choice writes result ``key`` (any one of them does), or None
+    for a key no switch owns. The longest matching family wins (`mia_lira_offline_auc` is lira_offline's)."""
+    if key in SWITCH_KEYS:
+        return SWITCH_KEYS[key]
+    owner = max((a for a in ATTACKS if key.startswith(f"mia_{a}_")), key=len, default=None)
+    return ATTACK_SWITCHES[owner] if owner else None
+
+
+def asked_for(key: str, attacks: Iterable[str]) -> bool:
+    """Whether a run whose `privacy.attacks` is ``attacks`` may hold ``key`` (keys no switch owns: always;
+    a duplicate name, SAME_AS: never)."""
+    if key in SAME_AS:
+        return False
+    owners = switches_of(key)
+    return owners is None or any(a in owners for a in attacks)
 ATTACK_LABELS = {"lira": "LiRA", "rmia": "RMIA", "lira_offline": "LiRA offline", "rmia_offline": "RMIA offline",
                  "pop_loss": "loss (LiRA's examples)", "loss": "loss attack",
                  **{"client_" + a: "client " + lab for a, lab in (("lira", "LiRA"), ("rmia", "RMIA"),

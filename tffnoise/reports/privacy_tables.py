@@ -71,7 +71,9 @@ def _columns(records: list[dict]) -> tuple[list[str], list[str], list[str], list
             if any(math.isfinite(_rec.final_metric(r, n)) for r in records)]
     audit = ["audit_epsilon_lower"] if any(math.isfinite(_rec.final_metric(r, "audit_epsilon_lower"))
                                            for r in records) else []
-    return base, audit, _rec.attacks_run(records, "auc"), _rec.attacks_run(records)
+    # the loss attack's AUC is `mia_auc` (records.runs.SAME_AS): the "MIA AUC" column, not a second one
+    aucs = [a for a in _rec.attacks_run(records, "auc") if _rec.SAME_AS.get(_rec.attack_key(a, "auc")) not in base]
+    return base, audit, aucs, _rec.attacks_run(records)
 
 
 _BASE_HEADERS = {"epsilon": "ε", "mia_auc": "MIA AUC", "mia_trained_auc": "trained AUC"}

@@ -17,16 +17,14 @@ def epsilon_curve(problem, engine) -> list[float] | None:
     return epsilons(cfg, accounting_problem(problem), engine.noise_multiplier)
 
 
-# The keys each of the default attacks writes, so an attack left out of privacy.attacks leaves no number
-# (the loss attack's ROC metrics, `mia_loss_*`, go with it: `_drop`).
-BASE_KEYS = {"loss": ("mia_auc", "mia_advantage"), "trained": ("mia_trained_auc", "mia_trained_advantage")}
-LOSS_PREFIX = "mia_loss_"
-
-
 def _drop(res: dict, attacks) -> dict:
-    drop = {k for a, keys in BASE_KEYS.items() if a not in attacks for k in keys}
-    return {k: v for k, v in res.items()
-            if k not in drop and ("loss" in attacks or not k.startswith(LOSS_PREFIX))}
+    """The keys of attacks privacy.attacks leaves out, dropped: baseline_attacks computes the loss and the
+    trained attack together (one pass over the examples), so a run that asked for one must not hold the
+    other's numbers. Which key is whose: records.runs.switches_of, the one table. A second name for one
+    number (`mia_loss_auc` = `mia_auc`, records.runs.SAME_AS) is dropped too."""
+    from tffnoise.records.runs import asked_for
+
+    return {k: v for k, v in res.items() if asked_for(k, attacks)}
 
 
 def membership_inference(problem, engine) -> list[dict]:
