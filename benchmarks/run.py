@@ -209,6 +209,12 @@ def cnn_section(S, reps, include_tff: bool) -> list[dict]:
     n, test = C["per_client"], C["test"]
     shapes = {"mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
     rows = []
+    # The graph runtime's convolutions are Eigen's unless TensorFlow's oneDNN kernels are on (1.5x on the
+    # stacked step here, docs/performance.md): TF turns them on by default only on CPUs with AVX-512
+    # VNNI/BF16 or AMX, TF_ENABLE_ONEDNN_OPTS=1 forces them. Both engines follow the same setting.
+    from tensorflow.python.util import _pywrap_util_port
+    onednn = bool(_pywrap_util_port.IsMklEnabled())
+    log(f"cnn: oneDNN kernels {'on' if onednn else 'off'} (TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')})")
     for source in ("mnist", "cifar10"):
         for width in C["widths"]:
             group = f"cnn-small w={width} {source}"
@@ -216,7 +222,7 @@ def cnn_section(S, reps, include_tff: bool) -> list[dict]:
             log(f"{group}: stacked")
             ov = common.cnn_overrides(source, m, n, test, C["rounds"], width)
             rows.append({**median_of(lambda: common.run_engine("stacked", source, ov, m, n, test, repeats=R), reps),
-                         "group": group, "work": workmodel.cnn_work(model, B, m * R, R, test)})
+                         "group": group, "onednn": onednn, "work": workmodel.cnn_work(model, B, m * R, R, test)})
             if include_tff:
                 log(f"{group}: TFF engine")
                 ov_t = common.cnn_overrides(source, m, n, test, C["tff_rounds"], width)

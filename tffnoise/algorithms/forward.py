@@ -4,8 +4,11 @@ engine run K learners (and repeats) as one batched computation. Noise ops take t
 
 Activations carry the learner axis first ([K, B, ...], channels last), or none while every model still
 reads the one shared batch (inference). A convolution runs as K ordinary convolutions of the round's
-program, one per model (measured under XLA on this CPU against a grouped convolution with the learner
-axis folded into channels, `feature_group_count` = K, and an im2col batched matmul: docs/performance.md).
+program, one per model: under XLA on this CPU it beat a grouped convolution (learner axis folded into
+channels) and an im2col batched matmul, and in the graph runtime (CNNs on a CPU) it beat or tied im2col
+and tf.vectorized_map at cnn-small's sizes; a grouped convolution has no gradient there with Eigen's
+kernels (TF's default on this CPU), and only with oneDNN's is it faster, for some layers
+(docs/performance.md, "CNNs on a CPU").
 """
 from __future__ import annotations
 
