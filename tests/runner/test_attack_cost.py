@@ -58,3 +58,18 @@ def test_checkpoints_stretch_to_a_tenth_of_the_time_and_zero_means_every_round(m
     assert cell.checkpoint_interval(1.5) == pytest.approx(1.5 / cell.CHECKPOINT_SHARE)
     monkeypatch.setattr(cell, "CHECKPOINT_EVERY_S", 0.0)
     assert cell.checkpoint_interval(5.0) == 0.0
+
+
+def test_an_image_stand_in_grows_to_what_the_learners_need_and_small_runs_keep_their_data():
+    """The Fig. 4.4 preset (10 × 500) runs on the synthetic MNIST stand-in; a run needing fewer than its
+    default 4,000 images gets exactly the data it had."""
+    from tffnoise.algorithms.problem import load_data
+    from tffnoise.data.synthetic import DEFAULT_TRAIN, make
+
+    def cfg(n):
+        return load_config(None, ['data.source="mnist"', "data.synthetic=true", "data.clients=10",
+                                  f"data.examples_per_client={n}", "data.test_examples=100"])
+    assert len(load_data(cfg(500)).y_train) == 5000
+    small = load_data(cfg(60))
+    assert len(small.y_train) == DEFAULT_TRAIN
+    np.testing.assert_array_equal(small.x_train, make("mnist", None, 100, 0).x_train)
