@@ -14,7 +14,7 @@ Sections (all data is the SYNTHETIC stand-in of tffnoise.data, shaped like the r
   mnist    paper 1's MNIST MLP (784-512-512-10 ReLU), m = 10, 500 examples per learner.
   cell     a whole box-plot cell: 10 repeats × 10 learners stacked in one graph, SUSY and MNIST-MLP (issue 21).
   sweep    a paper-1 Fig. 4.3-sized sweep through the real runner (run_sweep, temp dir):
-           2 distributions × 5 levels × 3 setups (PA m=10, PA m=20, serial) × 10 repeats.
+           2 distributions × 5 levels × 3 setups (PA m=10, PA m=20, serial) × 10 repeats; Fig. 4.4/4.3 presets: sweep_rows.py.
   cnn      paper 2's cnn-small (noise → batch norm → conv blocks) at two widths on 28×28×1 and 32×32×3
            inputs, B = 32, fedavg, 3 clients × 3 repeats stacked: stacked engine, TFF engine (the 3
            repeats one after another), stock TFF build_weighted_fed_avg on the same Keras CNN (no noise),
@@ -53,6 +53,7 @@ import common  # noqa: E402
 import limits  # noqa: E402
 import memory  # noqa: E402
 import report  # noqa: E402
+from sweep_rows import RECIPE_SIZES, breakdown_table, sweep_rows  # noqa: E402
 import workmodel  # noqa: E402
 from workmodel import mlp_params, work  # noqa: E402
 
@@ -73,10 +74,8 @@ SIZES = {
 SECTIONS = ("limits", "susy", "mnist", "cell", "sweep", "scaling", "cnn")
 DEFAULT_SECTIONS = SECTIONS[:-1]  # cnn: --only cnn
 
-
 FAST_S = 0.5     # a warm run shorter than this is repeated FAST_WARM times: its median needs more samples
 FAST_WARM = 6
-
 
 def median_of(fn, reps: int) -> dict:
     """Run fn reps times (more for sub-second rows); numbers are medians of the warm runs (all runs but
@@ -179,7 +178,7 @@ def sweep_section(S) -> list[dict]:
                                  sw["repeats"])
     # FLOP model of a PA m = 10 cell of the sweep (its setups differ: m = 20, serial)
     return [{**row, "group": "sweep", "reps": 1,
-             "work": work(common.SUSY_DIMS, 10, sw["repeats"] * sw["clients"][0], sw["repeats"], 0)}]
+             "work": work(common.SUSY_DIMS, 10, sw["repeats"] * sw["clients"][0], sw["repeats"], 0)}] + sweep_rows(S)
 
 
 def scaling_section(S, reps) -> list[dict]:
@@ -251,7 +250,7 @@ def main(argv=None) -> int:
     bad = [s for s in only if s not in SECTIONS]
     if bad:
         ap.error(f"unknown section(s) {bad}; choose from {SECTIONS}")
-    S = SIZES["quick" if args.quick else "full"]
+    S = {**SIZES["quick" if args.quick else "full"], "recipes": RECIPE_SIZES["quick" if args.quick else "full"]}
     reps = args.reps or (1 if args.quick else 3)
     t0 = time.perf_counter()
     # Imports are a per-process cost shared by every system: paid here, once, outside every row.
@@ -293,7 +292,7 @@ def main(argv=None) -> int:
           f"row's FLOP or byte rate (whichever binds, 'bound') over this machine's limit (the first table, measured in this process).\n")
     print(limits.table(lim))
     if rows:
-        print("\n" + report.table(rows))
+        print("\n" + report.table(rows) + ("\n\n" + breakdown_table(rows) if any("preset_e2e_s" in r for r in rows) else ""))
     if tg:
         print("\n" + report.targets_table(tg))
     print(f"\nimports (TF, TFF, tffnoise; excluded from every row) {import_s:.1f} s; total benchmark time {env['total_s']:.0f} s")

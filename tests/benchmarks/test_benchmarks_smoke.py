@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def test_benchmark_quick_runs_and_writes_json(tmp_path):
@@ -33,6 +34,30 @@ def test_benchmark_quick_runs_and_writes_json(tmp_path):
         assert r["bound"] in ("FLOP", "memory") and r["fraction_e2e"] > 0, r["system"]
         assert r["group"].startswith("scaling") == ("predicted_mb" in r), r["system"]
     assert data["targets"]  # the target table is computed (values are meaningless at quick sizes)
+    check_recipe_sweep_rows(data, res.stdout)
+
+
+def check_recipe_sweep_rows(data, stdout):
+    """Fig. 4.4 and Fig. 4.3 recipe rows: every cell finished, the breakdown covers the cells' wall time
+    (the parts sum to it, within rounding) and fits inside the sweep's end-to-end time, the extrapolation
+    is the preset's N over the k settings run, and the Fig. 4.4 target is there."""
+    from sweep_rows import BREAKDOWN
+
+    rows = {r["group"]: r for r in data["rows"] if "preset_e2e_s" in r}
+    assert set(rows) == {"sweep Fig. 4.4 MNIST-MLP", "sweep Fig. 4.3 SUSY"}
+    for r in rows.values():
+        assert r["status"]["failed"] == 0 and r["status"]["done"] == r["runs"] > 0
+        assert r["cells"] == r["settings"] and 0 < r["settings"] < r["settings_total"]
+        parts = sum(r[f"cells_{k}_s"] for k in BREAKDOWN)
+        assert abs(parts - r["cells_wall_s"]) <= 0.01 * len(BREAKDOWN) * r["cells"], (parts, r["cells_wall_s"])
+        assert 0 < r["cells_wall_s"] <= r["e2e_s"]
+        assert r["cells_train_s"] > 0 and r["cells_evaluate_s"] > 0 and r["cells_attacks_s"] > 0
+        assert r["extrapolation"] == r["settings_total"] / r["settings"]
+        assert abs(r["preset_e2e_s"] - r["e2e_s"] * r["extrapolation"]) < 1e-6
+        assert f"{r['settings']} of {r['settings_total']} settings, extrapolated" in r["grid"]
+    assert rows["sweep Fig. 4.4 MNIST-MLP"]["settings_total"] == 6  # the smoke preset: 3 setups × 2 levels
+    assert any(t["target"].startswith("Fig. 4.4 preset ≤ 5 min") for t in data["targets"])
+    assert "| sweep | grid | cells |" in stdout and "attacks s" in stdout
 
 
 @pytest.mark.slow

@@ -99,8 +99,14 @@ def load_data(cfg: Config, seed: int = 0):
     # synthetic stand-in is generated at the asked size; any other source loads its whole test split, and
     # `pick_test_examples` draws the data.test_examples from it.
     streamed = src == "susy" or cfg.data.synthetic
+    if cfg.data.synthetic and src != "susy":
+        # an image stand-in keeps its default size (so small runs keep their data) unless the learners
+        # need more: the paper's MNIST preset (10 x 500) runs on it at full size
+        from tffnoise.data.synthetic import DEFAULT_TRAIN
+
+        train_limit = train_limit if train_limit and train_limit > DEFAULT_TRAIN else None
     return load_dataset(src, cfg.data.path or None, synthetic=cfg.data.synthetic,
-                        train_limit=train_limit if src == "susy" else None,
+                        train_limit=train_limit if streamed else None,
                         test_limit=(cfg.data.test_examples or None) if streamed else None, seed=seed)
 
 

@@ -232,6 +232,22 @@ class StackedEngine:
                 out = out[np.arange(self.R), nosync_pick(self.p)]
         return out
 
+    def predict_proba_each(self, xs: list) -> list:
+        """Repeat ri's evaluated model on its own examples xs[ri] ([N_ri, out] each): what the attacks
+        need, without running every model on every repeat's examples (R× the work; no-sync: R·M×). Equal
+        to `predict_proba`'s rows to float32 rounding (another GEMM shape), not bit for bit."""
+        params = self.eval_params()
+        per = params[0].shape[0] // self.R
+        picks = nosync_pick(self.p) if self.protocol == "no-sync" else np.zeros(self.R, int)
+        step = eval_chunk(self._widest, 1)
+        out = []
+        for ri, x in enumerate(xs):
+            i = ri * per + int(picks[ri])
+            one = [w[i:i + 1] for w in params]
+            out.append(np.concatenate([forward_shared(self.plan, one, tf.constant(x[j:j + step])).numpy()[0]
+                                       for j in range(0, max(len(x), 1), step)]))
+        return out
+
     # --- state ----------------------------------------------------------------------------------
     def final_weights(self, ri: int) -> list[np.ndarray]:
         """Keras-ordered weights of repeat ri's evaluated model."""

@@ -179,13 +179,25 @@ def trained_attack(member_features, nonmember_features, *, seed: int = 0, folds:
 
 
 def run_attacks(member_probs=None, member_labels=None, nonmember_probs=None, nonmember_labels=None, *,
-                member_losses=None, nonmember_losses=None, seed: int = 0) -> list[AttackResult]:
+                member_losses=None, nonmember_losses=None, member_features=None, nonmember_features=None,
+                seed: int = 0) -> list[AttackResult]:
     """The standard set: loss threshold, then trained logistic-regression attack on the features.
 
-    Classification: pass the four arrays. Regression: pass `member_losses` and `nonmember_losses` instead
+    Classification: pass the four arrays, or `member_features` and `nonmember_features` from
+    `per_example_features` when the caller needs them too (the runner reads the loss column for its ROC
+    metrics), so they are computed once. Regression: pass `member_losses` and `nonmember_losses` instead
     (the trained attack then sees the loss alone).
     """
-    if member_losses is not None or nonmember_losses is not None:
+    given = [name for name, v in (("probs/labels", member_probs if member_probs is not None else nonmember_probs),
+                                  ("losses", member_losses if member_losses is not None else nonmember_losses),
+                                  ("features", member_features if member_features is not None else nonmember_features))
+             if v is not None]
+    if len(given) > 1:
+        raise UserError(f"run_attacks: pass one of member/nonmember probs and labels, losses or features, not {' and '.join(given)}")
+    if member_features is not None or nonmember_features is not None:
+        members = _as_features("member_features", [] if member_features is None else member_features)
+        nonmembers = _as_features("nonmember_features", [] if nonmember_features is None else nonmember_features)
+    elif member_losses is not None or nonmember_losses is not None:
         members = _as_losses("member_losses", [] if member_losses is None else member_losses)[:, None]
         nonmembers = _as_losses("nonmember_losses", [] if nonmember_losses is None else nonmember_losses)[:, None]
     else:

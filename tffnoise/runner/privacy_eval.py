@@ -86,22 +86,23 @@ def baseline_attacks(problem, engine) -> list[dict]:
         mi, ni = rng.choice(len(xm), n, replace=False), rng.choice(len(problem.x_test), n, replace=False)
         picks.append((ym[mi], problem.y_test[ni], n))
         xs.extend([xm[mi], problem.x_test[ni]])
-    outs = engine.predict_proba(np.concatenate(xs)) if any(n for _, _, n in picks) else None
-    results, offset = [], 0
+    outs = attacked_outputs(engine, [np.concatenate(xs[2 * ri:2 * ri + 2]) for ri in range(R)]) \
+        if any(n for _, _, n in picks) else None
+    results = []
     for ri in range(R):
         ym, yn, n = picks[ri]
         if n == 0:  # DP-FedAvg's Poisson sampling reached this model with no client at all: nothing to attack
             results.append({"mia_auc": None, "mia_advantage": None, "mia_trained_auc": None,
                             "mia_trained_advantage": None, "mia_examples": 0})
             continue
-        om, on = outs[ri, offset:offset + n], outs[ri, offset + n:offset + 2 * n]
-        offset += 2 * n
+        om, on = outs[ri][:n], outs[ri][n:2 * n]
         if problem.regression:
             lm, ln = 0.5 * (om[:, 0] - ym) ** 2, 0.5 * (on[:, 0] - yn) ** 2
             attacks = run_attacks(member_losses=lm, nonmember_losses=ln, seed=ri)
         else:
-            lm, ln = (per_example_features(o, y)[:, 0] for o, y in ((om, ym), (on, yn)))
-            attacks = run_attacks(om, ym, on, yn, seed=ri)
+            fm, fn = per_example_features(om, ym), per_example_features(on, yn)  # once: both attacks and the ROC
+            lm, ln = fm[:, 0], fn[:, 0]
+            attacks = run_attacks(member_features=fm, nonmember_features=fn, seed=ri)
         res = {"mia_auc": attacks[0].auc, "mia_advantage": attacks[0].advantage,
                "mia_trained_auc": attacks[1].auc, "mia_trained_advantage": attacks[1].advantage, "mia_examples": int(n)}
         res = {k: (v if isinstance(v, int) else float(v) if np.isfinite(v) else None) for k, v in res.items()}
@@ -109,3 +110,17 @@ def baseline_attacks(problem, engine) -> list[dict]:
             res.update(flat_summary("loss", summarize(-lm, -ln, seed=ri)))
         results.append(res)
     return results
+
+
+def attacked_outputs(engine, xs: list) -> list:
+    """Each repeat's attacked model on its own examples xs[ri]. An engine with `predict_proba_each`
+    (the stacked one) runs one model per repeat; any other runs `predict_proba` on all of them and
+    keeps each repeat's slice (every model on every repeat's examples: R× the work)."""
+    each = getattr(engine, "predict_proba_each", None)
+    if each is not None:
+        return each(xs)
+    outs, offset, res = engine.predict_proba(np.concatenate(xs)), 0, []
+    for ri, x in enumerate(xs):
+        res.append(outs[ri, offset:offset + len(x)])
+        offset += len(x)
+    return res
