@@ -77,7 +77,11 @@ def test_quickstart_smoke_runs_lists_and_reports(tmp_path):
     assert rows(out).keys() == idx.keys()
 
 
-KILL_ARGS = ["--set", "training.rounds=150", "--set", "experiment.repeats=2", "--set", "data.examples_per_client=40",
+# 50 rounds (was 150): the kill needs only a cell done and the next one past round 5 and not finished;
+# with a checkpoint every round a round takes ~50 ms quiet, so rounds 5-50 leave a window of seconds
+# for the 50 ms poll, and each of the three runs pays fewer rounds.
+KILL_ROUNDS = 50
+KILL_ARGS = ["--set", f"training.rounds={KILL_ROUNDS}", "--set", "experiment.repeats=2", "--set", "data.examples_per_client=40",
              "--set", "training.sync_period=2", "--json"]
 
 
@@ -116,7 +120,7 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
         np.testing.assert_allclose(got[rid]["test_accuracy"], want[rid]["test_accuracy"], atol=1e-6)
         np.testing.assert_allclose(got[rid]["test_loss"], want[rid]["test_loss"], rtol=1e-5)
         lines = (out / "runs" / rid / "metrics.jsonl").read_text().splitlines()
-        assert [json.loads(x)["round"] for x in lines] == list(range(1, 151))
+        assert [json.loads(x)["round"] for x in lines] == list(range(1, KILL_ROUNDS + 1))
 
 
 @pytest.mark.slow
