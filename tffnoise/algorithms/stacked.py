@@ -237,12 +237,10 @@ class StackedEngine:
         need, without running every model on every repeat's examples (R× the work; no-sync: R·M×). Equal
         to `predict_proba`'s rows to float32 rounding (another GEMM shape), not bit for bit."""
         params = self.eval_params()
-        per = params[0].shape[0] // self.R
-        picks = nosync_pick(self.p) if self.protocol == "no-sync" else np.zeros(self.R, int)
         step = eval_chunk(self._widest, 1)
         out = []
         for ri, x in enumerate(xs):
-            i = ri * per + int(picks[ri])
+            i = self._evaluated_model(ri, params)
             one = [w[i:i + 1] for w in params]
             out.append(np.concatenate([forward_shared(self.plan, one, tf.constant(x[j:j + step])).numpy()[0]
                                        for j in range(0, max(len(x), 1), step)]))
@@ -252,9 +250,14 @@ class StackedEngine:
     def final_weights(self, ri: int) -> list[np.ndarray]:
         """Keras-ordered weights of repeat ri's evaluated model."""
         params = self.eval_params()
-        per = params[0].shape[0] // self.R
-        idx = ri * per + (int(nosync_pick(self.p)[ri]) if self.protocol == "no-sync" else 0)
+        idx = self._evaluated_model(ri, params)
         return [w[idx].numpy() for w in params]
+
+    def _evaluated_model(self, ri: int, params) -> int:
+        """Index in `eval_params()` of repeat ri's evaluated model: its one model, or for no-sync the
+        learner `nosync_pick` chose (the model the attacks, the saved model and the weights all mean)."""
+        per = params[0].shape[0] // self.R
+        return ri * per + (int(nosync_pick(self.p)[ri]) if self.protocol == "no-sync" else 0)
 
     def get_state(self) -> dict:
         st = {"round": np.array(self.round), "cum_loss": self.cum_loss.numpy()}

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from tffnoise.algorithms import engine as engines
+from tffnoise.engines import names as engine_names
 from tffnoise.errors import UserError
 from tffnoise.tflog import quiet_tensorflow
 
@@ -49,7 +49,7 @@ def parser(name: str, doc: str, files=()) -> argparse.ArgumentParser:
     p.add_argument("--out", help="run store directory (default: runs/<recipe>-<preset>)")
     p.add_argument("--synthetic", action="store_true", help="use the synthetic stand-in where the real data is absent; every output says SYNTHETIC")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="any config override")
-    p.add_argument("--engine", choices=engines.names())
+    p.add_argument("--engine", choices=engine_names())
     p.add_argument("--json", action="store_true", help="JSON lines instead of a progress bar")
     p.add_argument("--no-report", action="store_true", help="skip the report at the end")
     return p
