@@ -33,13 +33,10 @@ RECIPE_SIZES = {
 def recipe_base(toml: str, preset: str, out: str, grid: dict | None = None) -> dict:
     """The recipe's config as `python -m tffnoise.recipes.X --preset P --synthetic` builds it, with
     only its sweep grid replaced (None: the preset's whole grid)."""
-    from tffnoise.config import load_dict
-    from tffnoise.recipes.base import recipe_files
+    from tffnoise.recipes.base import recipe_configs
 
-    overrides = [("data.synthetic", True), ("out", out)]
-    if grid is not None:
-        overrides.append(("sweep.grid", grid))
-    return load_dict(recipe_files([toml])[0], overrides, preset)
+    return recipe_configs([toml], preset, out, overrides=[] if grid is None else [("sweep.grid", grid)],
+                          synthetic=True)[0]
 
 
 def run_recipe_sweep(key: str, preset: str, grid: dict | None) -> dict:

@@ -65,21 +65,30 @@ def run_recipe(name: str, files, doc: str, argv=None) -> int:
         return exc.exit_code
 
 
+def recipe_configs(files, preset: str, out: str, overrides=(), data_dir=None, synthetic: bool = False,
+                   engine=None) -> list[dict]:
+    """The configs a recipe runs, one per file: the one place its options become overrides (the recipe
+    command and the benchmark's sweep rows both build them here)."""
+    from tffnoise.config import load_dict
+
+    overrides = list(overrides)
+    if data_dir:
+        overrides.append(("data.path", data_dir))
+    if synthetic:
+        overrides.append(("data.synthetic", True))
+    if engine:
+        overrides.append(("engine", engine))
+    overrides.append(("out", out))
+    return [load_dict(f, overrides, preset) for f in recipe_files(files)]
+
+
 def _run(name, files, args) -> int:
     from tffnoise.cli import sweep_and_summarize
-    from tffnoise.config import load_dict
     from tffnoise.reports.from_store import report_store
 
     out = args.out or f"runs/{name}-{args.preset}"
-    overrides = list(args.overrides)
-    if args.data_dir:
-        overrides.append(("data.path", args.data_dir))
-    if args.synthetic:
-        overrides.append(("data.synthetic", True))
-    if args.engine:
-        overrides.append(("engine", args.engine))
-    overrides.append(("out", out))
-    bases = [load_dict(f, overrides, args.preset) for f in recipe_files(files)]
+    bases = recipe_configs(files, args.preset, out, overrides=args.overrides, data_dir=args.data_dir,
+                           synthetic=args.synthetic, engine=args.engine)
     use_json = args.json or not sys.stderr.isatty()
     failed = 0
     for base in bases:
