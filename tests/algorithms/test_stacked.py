@@ -47,11 +47,34 @@ def test_protocols_run_and_evaluate(protocol):
     eng, hist = run([f"training.protocol={protocol}", "noise.weights.level=0.5"] + extra)
     ev = eng.evaluate("test")
     assert ev["test_accuracy"].shape == (2,) and np.all((0 <= ev["test_accuracy"]) & (ev["test_accuracy"] <= 1))
-    if protocol == "no-sync":
-        assert "test_accuracy_mean_learner" in ev
+    if protocol == "no-sync":  # the picked learner only, unless every learner is asked for
+        assert "test_accuracy_mean_learner" not in ev
     if protocol == "periodic-averaging":  # after a sync every learner holds the average
         w = eng.params[0].numpy().reshape(2, 3, -1)
         assert np.allclose(w[:, 0], w[:, 1]) and np.allclose(w[:, 0], w[:, 2])
+
+
+def test_nosync_evaluates_the_picked_learner_or_every_learner():
+    """Picked (the default) measures only nosync_pick's learner; every-learner measures all M, the same
+    picked value among them, and their mean. A wrong pick (another learner) fails the first check."""
+    from tffnoise.algorithms.selection import nosync_pick
+
+    base = ["training.protocol=no-sync", "noise.weights.level=0.5", "data.validation_fraction=0.25"]
+    picked, _ = run(base)
+    every, _ = run(base + ['training.nosync_eval="every-learner"'])
+    pick = nosync_pick(picked.p)
+    for split in ("test", "val"):
+        a, b = picked.evaluate(split), every.evaluate(split)
+        assert f"{split}_accuracy_mean_learner" not in a and f"{split}_loss_mean_learner" in b
+        np.testing.assert_allclose(a[f"{split}_loss"], b[f"{split}_loss"], rtol=1e-6)
+        np.testing.assert_allclose(a[f"{split}_accuracy"], b[f"{split}_accuracy"], rtol=1e-6)
+        params, M, p = every.eval_params(), every.M, every.p
+        per_learner = np.array([[every._evaluate_models([w[ri * M + i:ri * M + i + 1] for w in params],
+                                                        *((p.x_test, p.y_test) if split == "test" else (p.x_val[ri], p.y_val[ri])))[0][0]
+                                 for i in range(M)] for ri in range(every.R)])
+        np.testing.assert_allclose(b[f"{split}_loss_mean_learner"], per_learner.mean(1), rtol=1e-5)
+        np.testing.assert_allclose(a[f"{split}_loss"], per_learner[np.arange(every.R), pick], rtol=1e-5)
+        assert not np.allclose(per_learner[np.arange(every.R), pick], per_learner[np.arange(every.R), (pick + 1) % every.M])
 
 
 def test_repeats_are_independent_of_their_cellmates():

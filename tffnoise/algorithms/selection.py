@@ -58,10 +58,17 @@ def trained_examples(problem, selection: np.ndarray) -> np.ndarray:
     return mask
 
 
+def evaluates_every_learner(cfg) -> bool:
+    """Whether the engines evaluate all M learners of a repeat: no-sync with training.nosync_eval =
+    'every-learner' (the *_mean_learner metrics). Otherwise they evaluate one model per repeat, for
+    no-sync the picked learner: paper 1's metric at 1/M of the cost."""
+    return cfg.training.protocol == "no-sync" and cfg.training.nosync_eval == "every-learner"
+
+
 def per_repeat_metrics(problem, loss: np.ndarray, acc: np.ndarray, prefix: str) -> dict:
-    """One value per repeat: the evaluated model's; for no-sync, the picked learner's plus the mean over
-    learners (paper 1 reports a random learner)."""
-    if problem.cfg.training.protocol == "no-sync":
+    """One value per repeat: the evaluated model's (no-sync: the picked learner's; paper 1 reports a
+    random learner). With every learner evaluated (loss, acc: [R·M]) also the mean over learners."""
+    if evaluates_every_learner(problem.cfg):
         R, M = len(problem.repeats), problem.learners
         loss, acc = loss.reshape(R, M), acc.reshape(R, M)
         rows, pick = np.arange(R), nosync_pick(problem)

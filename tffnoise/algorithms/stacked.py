@@ -23,7 +23,8 @@ from tffnoise.algorithms.plan import layer_levels, stack_plan
 from tffnoise.algorithms.problem import Problem
 from tffnoise.algorithms.round_program import ROUNDS_PER_CALL, compiled_eval, uses_xla
 # Importers read these from here (both engines, the runner, privacy evaluation).
-from tffnoise.algorithms.selection import client_selection, nosync_pick, per_repeat_metrics, trained_examples  # noqa: F401
+from tffnoise.algorithms.selection import (client_selection, evaluates_every_learner, nosync_pick,  # noqa: F401
+                                          per_repeat_metrics, trained_examples)
 
 EVAL_CHUNK = 8192          # most examples one evaluation call takes
 EVAL_FLOATS = 2**26        # most floats of one layer's activations in an evaluation call (256 MiB)
@@ -78,7 +79,8 @@ class StackedEngine:
         self.noise_multiplier = dp.z if dp is not None else None
         G, size = thread_groups(self.R, cfg.execution.threads, uses_xla(self.plan))
         self.groups = [Group(self, g * size, min(self.R, (g + 1) * size), size) for g in range(G)]
-        self.eval_chunk = eval_chunk(self._widest, self.M * size)
+        self._every_learner = evaluates_every_learner(cfg)
+        self.eval_chunk = eval_chunk(self._widest, (self.M if self._every_learner else 1) * size)
         self.set_state(self._initial_state())
         self._eval_fn = compiled_eval(problem, self.plan)
         self._eval_sets: dict = {}
@@ -195,10 +197,10 @@ class StackedEngine:
         if split == "test":
             self._eval_set("test", p.x_test, p.y_test)
             name = self._eval_name()
-            per = self._rows_per_repeat(name)
 
             def one(g):  # the padded group as compiled; the padding's models dropped after
-                loss, acc = self._evaluate_models(g.state[name], p.x_test, p.y_test, "test")
+                models, per = self._evaluated(g.state[name], g.rows)
+                loss, acc = self._evaluate_models(models, p.x_test, p.y_test, "test")
                 return g.real_part(loss, per), g.real_part(acc, per)
 
             outs = self._each_group(one, self._eval_fn)
@@ -207,8 +209,7 @@ class StackedEngine:
         if p.x_val is None:
             return {}
         loss_r, acc_r = [], []
-        params = self.eval_params()
-        per = params[0].shape[0] // self.R
+        params, per = self._evaluated(self.eval_params(), range(self.R))
         for ri in range(self.R):
             sub = [w[ri * per:(ri + 1) * per] for w in params]
             l, a = self._evaluate_models(sub, p.x_val[ri], p.y_val[ri], ("val", ri))
@@ -256,8 +257,21 @@ class StackedEngine:
     def _evaluated_model(self, ri: int, params) -> int:
         """Index in `eval_params()` of repeat ri's evaluated model: its one model, or for no-sync the
         learner `nosync_pick` chose (the model the attacks, the saved model and the weights all mean)."""
-        per = params[0].shape[0] // self.R
-        return ri * per + (int(nosync_pick(self.p)[ri]) if self.protocol == "no-sync" else 0)
+        return ri * (params[0].shape[0] // self.R) + self._picked(ri)
+
+    def _picked(self, ri: int) -> int:
+        """Repeat ri's evaluated learner among its rows of `params`: no-sync's picked one, else row 0."""
+        return int(nosync_pick(self.p)[ri]) if self.protocol == "no-sync" else 0
+
+    def _evaluated(self, params: list, rows) -> tuple[list, int]:
+        """The models `evaluate` measures among `params` (the rows of repeats `rows`), and how many per
+        repeat: each repeat's evaluated model, or with every learner evaluated all of them."""
+        rows = list(rows)
+        per = params[0].shape[0] // len(rows)
+        if per == 1 or self._every_learner:
+            return params, per
+        idx = tf.constant([i * per + self._picked(r) for i, r in enumerate(rows)], tf.int32)
+        return [tf.gather(w, idx) for w in params], 1
 
     def get_state(self) -> dict:
         st = {"round": np.array(self.round), "cum_loss": self.cum_loss.numpy()}

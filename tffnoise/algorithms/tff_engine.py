@@ -31,7 +31,7 @@ from tffnoise.algorithms import tff_process as proc
 from tffnoise.algorithms.tff_process import ensure_execution_context  # noqa: F401  (re-exported)
 from tffnoise.algorithms import checkpoint
 from tffnoise.algorithms.problem import Problem
-from tffnoise.algorithms.stacked import EVAL_CHUNK, client_selection, nosync_pick, per_repeat_metrics
+from tffnoise.algorithms.stacked import EVAL_CHUNK, client_selection, evaluates_every_learner, nosync_pick, per_repeat_metrics
 
 
 class TffEngine:
@@ -114,7 +114,7 @@ class TffEngine:
         return tf.reduce_sum(pe), tf.reduce_sum(losses.correct(out, y, self.p.regression))
 
     def _models(self, ri: int) -> list[list[np.ndarray]]:
-        """Repeat ri's evaluated models: one (PA, fedavg, serial), or all M learners (no-sync)."""
+        """Repeat ri's models: one (PA, fedavg, serial), or all M learners (no-sync)."""
         model = self._states[ri]["model"]
         if self.layout.stacked_models:
             return [[w[i] for w in model] for i in range(self.M)]
@@ -136,7 +136,7 @@ class TffEngine:
         loss, acc = [], []
         for ri in range(self.R):
             x, y = (p.x_test, p.y_test) if split == "test" else (p.x_val[ri], p.y_val[ri])
-            for w in self._models(ri):
+            for w in (self._models(ri) if evaluates_every_learner(p.cfg) else [self.final_weights(ri)]):
                 lo, ac = self._evaluate_model(w, x, y)
                 loss.append(lo)
                 acc.append(ac)

@@ -22,6 +22,7 @@ TARGETS = ("labels", "pm1")
 PARTITIONS = ("iid", "dirichlet", "shards")
 DATA_SOURCES = ("digits", "mnist", "fashion-mnist", "cifar10", "susy")
 BATCH_NORMS = ("shared", "local")
+NOSYNC_EVALS = ("picked", "every-learner")
 ARCHITECTURES = ("mlp", "linear", "cnn-small", "cnn-medium", "cnn-large")
 ACTIVATIONS = ("sigmoid", "relu", "tanh", "linear")
 OUTPUTS = ("softmax", "linear")
@@ -91,6 +92,9 @@ class Training:
     server_momentum: float = spec(0.0, doc="FedAvg server momentum (protocol fedavg only).", min=0.0, max=0.999)
     clients_per_round: int = spec(0, doc="Learners sampled per round for fedavg (0 = all).", min=0)
     eval_every: int = spec(1, doc="Evaluate the test set every this many rounds (the last round always).", min=1)
+    nosync_eval: str = spec("picked", doc="No-sync: evaluate each repeat's picked learner ('picked', paper 1's metric) or "
+                                        "every learner ('every-learner': adds the *_mean_learner metrics, M× the evaluation).",
+                            choices=NOSYNC_EVALS)
     divergence_factor: float = spec(100.0, doc="A run has diverged when its training loss stays above this many times its first-round value for divergence_rounds rounds in a row (0 = only non-finite values count).", min=0.0)
     divergence_rounds: int = spec(3, doc="Consecutive rounds above divergence_factor × the first-round training loss that mark a run diverged.", min=1)
 

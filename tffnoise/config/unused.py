@@ -40,6 +40,9 @@ def _unused_training(cfg: schema.Config) -> None:
     if t.protocol != "fedavg":
         unused("training", t, ("server_learning_rate", "server_momentum"),
                 f"only training.protocol = 'fedavg' has a server optimizer; {t.protocol!r} takes the average as it is")
+    if t.protocol != "no-sync":
+        unused("training", t, ("nosync_eval",),
+                f"only training.protocol = 'no-sync' has learners that are never averaged; {t.protocol!r} evaluates one model per repeat")
     if t.rounds:
         unused("training", t, ("epochs",), f"training.rounds = {t.rounds} sets the length (epochs count only with rounds = 0)")
 
