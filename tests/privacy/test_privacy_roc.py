@@ -69,6 +69,38 @@ def test_summary_floor_targets_and_bootstrap():
     assert lo <= big["tpr_at_1fpr"] <= hi
 
 
+def test_blocked_bootstrap_equals_one_replicate_at_a_time(monkeypatch):
+    """summarize's blocked replicates against the definition, replicate by replicate (the same seeded
+    draws: members then non-members), with ties, with blocks that do not divide the count. Deliberate
+    errors tried: ties counted as below (AUC), the threshold one position off (TPR): each fails."""
+    rng = np.random.default_rng(9)
+    m, n = rng.normal(0.8, 1, 150), rng.normal(0, 1, 10_000)
+    for decimals in (None, 1):  # continuous, then rounded (ties)
+        if decimals:
+            m, n = np.round(m, decimals), np.round(n, decimals)
+        _check_blocked_bootstrap(monkeypatch, m, n)
+
+
+def _check_blocked_bootstrap(monkeypatch, m, n):
+    import tffnoise.privacy.roc as roc
+
+    draw = np.random.default_rng(4)
+    boot = {"auc": [], 0.01: [], 0.001: []}
+    for _ in range(30):
+        bm, bn = m[draw.integers(0, len(m), len(m))], n[draw.integers(0, len(n), len(n))]
+        boot["auc"].append(auc(bm, bn))
+        for f in (0.01, 0.001):
+            boot[f].append(tpr_at_fpr(bm, bn, f))
+    for block_scores in (10 ** 9, 3 * (len(m) + len(n)) + 1):  # one block; blocks of 3 (the last of 0)
+        monkeypatch.setattr(roc, "BLOCK_SCORES", block_scores)
+        s = summarize(m, n, seed=4, bootstrap=30)
+        assert s["auc_ci"][0] < s["auc_ci"][1] and s["tpr_at_1fpr_ci"][1] > 2 / len(m)  # not all at the floor
+        assert s["auc_ci"] == [float(v) for v in roc._interval(np.array(boot["auc"]))]
+        for f, key in ((0.01, "tpr_at_1fpr"), (0.001, "tpr_at_0p1fpr")):
+            want = [max(float(v), 1 / len(m)) for v in roc._interval(np.array(boot[f]))]
+            assert s[key + "_ci"] == want, key
+
+
 def test_bootstrap_interval_covers_the_true_rate():
     # Gaussians one sd apart: true TPR at 1% FPR is 1 - Phi(2.326 - 1) = 0.0925.
     rng = np.random.default_rng(5)
