@@ -87,3 +87,15 @@ def test_finite_runaway_loss_marks_the_run_diverged(tmp_path):
     assert row["status"] == "diverged" and row["diverged_round"] == 3
     summary = json.loads((out / "runs" / rid / "summary.json").read_text())
     assert "first-round" in summary["final"]["diverged_reason"]
+
+
+def test_fields_added_later_keep_ids_at_their_defaults_only():
+    """Each field in sweep.ADDED_LATER: at its default the setting's id is the one older stores carry;
+    any other value is another setting (a non-default nosync_eval: runs with the mean-learner metrics)."""
+    from tffnoise.config.sweep import ADDED_LATER
+
+    nosync = {"training": {"protocol": "no-sync"}}
+    plain = setting_id(config_from_dict(nosync))
+    assert setting_id(config_from_dict({"training": {"protocol": "no-sync", "nosync_eval": "picked"}})) == plain
+    assert setting_id(config_from_dict({"training": {"protocol": "no-sync", "nosync_eval": "every-learner"}})) != plain
+    assert ("training", "nosync_eval") in ADDED_LATER and ("model", "batch_norm") in ADDED_LATER

@@ -26,6 +26,13 @@ class RunSpec:
 
 # fields added after stores existed: at their defaults they stay out of the hash
 DIVERGENCE_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Training) if f.name.startswith("divergence_")}
+# Fields added after stores existed: at these values a setting hashes as it did before the field.
+ADDED_LATER = {
+    **{("training", k): v for k, v in DIVERGENCE_DEFAULTS.items()},
+    **{("privacy", k): v for k, v in ATTACK_DEFAULTS.items()},   # issue 22
+    ("model", "batch_norm"): "shared",                            # issue 20
+    ("training", "nosync_eval"): "picked",                        # which no-sync learners are evaluated
+}
 
 
 def canonical(data) -> str:
@@ -48,14 +55,9 @@ def setting_key(config: dict) -> str:
     d.get("experiment", {}).pop("repeats", None)
     d.get("experiment", {}).pop("name", None)
     d.pop("execution", None)  # where TFF runs does not change the numbers
-    for key, default in DIVERGENCE_DEFAULTS.items():  # added later: default values keep older stores' ids
-        if d["training"].get(key) == default:
-            d["training"].pop(key)
-    for key, default in ATTACK_DEFAULTS.items():  # added later (issue 22): default values keep older stores' ids
-        if d.get("privacy", {}).get(key) == default:
-            d["privacy"].pop(key)
-    if d.get("model", {}).get("batch_norm") == "shared":  # added later (issue 20): the default keeps older stores' ids
-        d["model"].pop("batch_norm")
+    for (section, key), default in ADDED_LATER.items():  # at their defaults, older stores keep their ids
+        if d.get(section, {}).get(key) == default:
+            d[section].pop(key)
     # a mechanism at level 0 is the clean run (tested bit-identical), so sweeps run it once
     d["noise"] = {k: v for k, v in (d.get("noise") or {}).items() if v.get("level", 0) != 0}
     return hashlib.sha256(canonical(d).encode()).hexdigest()[:12]
