@@ -27,8 +27,13 @@ def _listening(p):
 
 def _files(out, run_id):
     d = out / "runs" / run_id
-    with np.load(d / "checkpoint.npz") as z:
-        ck = {k: z[k] for k in z.files}
+    import tensorflow as tf
+
+    import tffnoise.noise.layers  # noqa: F401  (registers the noise layers the saved model may hold)
+
+    # the final model's weights (the last round is not checkpointed: the saved model is the final state)
+    model = tf.keras.models.load_model(d / "model.keras", compile=False)
+    ck = {str(i): w for i, w in enumerate(model.get_weights())}
     with np.load(d / "members.npz") as z:
         members = {k: z[k] for k in z.files}
     summary = json.loads((d / "summary.json").read_text())

@@ -150,7 +150,8 @@ def test_truncated_checkpoint_restarts_the_run_with_a_warning(tmp_path, capsys):
 def test_run_resumes_a_store_with_every_file_damaged(tmp_path):
     """One sweep of three runs, then: run A's history cut mid-line, B's summary and checkpoint truncated, C's
     summary truncated, the index overwritten. The next `run` rebuilds the index, reruns A and B from round
-    0, resumes C from its last checkpoint, and ends where the undamaged sweep ended."""
+    0, resumes C from its last checkpoint (round 2: the last round is not checkpointed), and ends where
+    the undamaged sweep ended."""
     from tests.runner.conftest import QUICK
 
     out = tmp_path / "s"
@@ -175,7 +176,7 @@ def test_run_resumes_a_store_with_every_file_damaged(tmp_path):
         assert str(path) in res.stderr
     starts = sorted((e["round"], sorted(e["runs"])) for e in map(json.loads, res.stdout.splitlines())
                     if e["event"] == "cell_started")
-    assert starts == [(0, sorted([a, b])), (3, [c])]
+    assert starts == [(0, sorted([a, b])), (2, [c])]
     got = {r["run_id"]: r for r in Store(out, create=False).all()}
     for rid in want:
         assert got[rid]["status"] == "done"

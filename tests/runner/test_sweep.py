@@ -47,8 +47,9 @@ def test_quickstart_smoke_runs_lists_and_reports(tmp_path):
     assert len(idx) == 4 and all(r["status"] == "done" for r in idx.values())
     rid = next(iter(idx))
     d = out / "runs" / rid
-    for name in ("config.toml", "run.json", "metrics.jsonl", "summary.json", "checkpoint.npz", "model.keras", "members.npz"):
+    for name in ("config.toml", "run.json", "metrics.jsonl", "summary.json", "model.keras", "members.npz"):
         assert (d / name).exists(), name
+    assert not (d / "checkpoint.npz").exists()  # 10 quick rounds: no periodic one, and none after the last
     summary = json.loads((d / "summary.json").read_text())
     assert 0 < summary["final"]["test_accuracy"] <= 1 and summary["synthetic"] is False
     # The run record (issue 17, items 7, 10, 11): the noise level applied after the k-th averaging is ε/k

@@ -109,7 +109,7 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
     alive = np.ones(R, bool)
     diverged_at = [None] * R
     last_eval: dict = {}
-    last_ckpt, ckpt_cost = time.time(), 0.0
+    last_ckpt, ckpt_cost, ckpt_alive = time.time(), 0.0, alive.copy()  # and at once when a run diverges
     eval_every = cfg.training.eval_every
     t = start
     per_round_s = None
@@ -156,13 +156,15 @@ def execute_cell(specs, store: Store, engine_name: str, emit, dataset=None) -> N
             if not alive.any():
                 break
         now = time.time()
-        if now - last_ckpt >= checkpoint_interval(ckpt_cost) or t == problem.rounds or not alive.all():
+        # Not after the last round: the runs finish right after it (attacks, summary); a stop before
+        # their summaries resumes from the previous checkpoint. It saved a model-sized write per run.
+        if t < problem.rounds and (now - last_ckpt >= checkpoint_interval(ckpt_cost) or (alive != ckpt_alive).any()):
             tic = time.perf_counter()
             with tm.part("bookkeeping"):
                 for ri, st in enumerate(engine.split_states(engine.get_state())):
                     if alive[ri]:
                         save_checkpoint(store, specs[ri].run_id, st)
-                last_ckpt = now
+                last_ckpt, ckpt_alive = now, alive.copy()
                 for ri, s in enumerate(specs):
                     if alive[ri]:
                         store.update(s.run_id, round=t)
