@@ -24,7 +24,6 @@ class RunSpec:
     overrides: tuple        # the (key, value) pairs that made this setting, for labels
 
 
-# fields added after stores existed: at their defaults they stay out of the hash
 DIVERGENCE_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Training) if f.name.startswith("divergence_")}
 # Fields added after stores existed: at these values a setting hashes as it did before the field.
 ADDED_LATER = {
