@@ -187,3 +187,52 @@ def test_thread_group_count():
     assert thread_groups(10, 1) == (1, 10) and thread_groups(1, 0) == (1, 1)
     groups, size = thread_groups(12, 0)
     assert groups * size >= 12 and (groups - 1) * size < 12
+
+
+@pytest.mark.parametrize("protocol", ["serial", "no-sync", "periodic-averaging"])
+def test_final_weights_are_the_evaluated_model_of_each_repeat(protocol):
+    """final_weights reads repeat ri's model from its own thread group (3 repeats over 2 groups, the
+    second padded): it must be row ri·per + pick of the joined models the evaluation measures. A
+    deliberate error tried: reading the group's row without the no-sync pick fails here."""
+    from tffnoise.algorithms.selection import nosync_pick
+
+    cfg = load_config(None, TINY + [f"training.protocol={protocol}", "experiment.repeats=3", "execution.threads=2",
+                                    "noise.weights.level=0.5"])
+    eng = StackedEngine(prepare(cfg, [0, 1, 2]))
+    assert len(eng.groups) == 2
+    eng.run_rounds(2)
+    joined = [w.numpy() for w in eng.eval_params()]
+    per = joined[0].shape[0] // 3
+    pick = nosync_pick(eng.p) if protocol == "no-sync" else np.zeros(3, int)
+    for ri in range(3):
+        got = eng.final_weights(ri)
+        assert len(got) == len(joined)
+        for a, b in zip(got, joined):
+            np.testing.assert_array_equal(a, b[ri * per + pick[ri]])
+    if protocol == "no-sync":  # the pick matters: another learner's weights differ
+        assert not np.array_equal(eng.final_weights(0)[0], joined[0][(pick[0] + 1) % per])
+
+
+@pytest.mark.parametrize("protocol", ["serial", "periodic-averaging"])
+def test_initial_state_is_every_learner_and_server_at_its_repeats_weights(protocol):
+    """Round 0, written here from its definition in the checkpoint layout (every learner and the server at
+    the repeat's initial weights, momentum and cumulative loss 0), against the engine's state built per
+    thread group (3 repeats over 2 groups, the second padded). A deliberate error tried: tiling the
+    repeats (np.tile) instead of repeating each M times fails here."""
+    cfg = load_config(None, TINY + [f"training.protocol={protocol}", "experiment.repeats=3", "execution.threads=2"])
+    eng = StackedEngine(prepare(cfg, [0, 1, 2]))
+    assert len(eng.groups) == 2
+    want = {"round": np.array(0), "cum_loss": np.zeros(eng.K, np.float32)}
+    for j, w in enumerate(eng.p.init_weights):
+        want[f"params_{j}"] = np.repeat(w, eng.M, axis=0)
+        want[f"server_{j}"] = w
+        want[f"momentum_{j}"] = np.zeros_like(w)
+    got = eng.get_state()
+    assert sorted(got) == sorted(want)
+    for k in want:
+        assert got[k].dtype == want[k].dtype, k
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+    fresh = StackedEngine(prepare(cfg, [0, 1, 2]))  # set_state of that layout gives the same engine
+    fresh.set_state(want)
+    for k, v in fresh.get_state().items():
+        np.testing.assert_array_equal(v, got[k], err_msg=k)

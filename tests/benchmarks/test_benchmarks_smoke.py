@@ -39,8 +39,9 @@ def test_benchmark_quick_runs_and_writes_json(tmp_path):
 
 def check_recipe_sweep_rows(data, stdout):
     """Fig. 4.4 and Fig. 4.3 recipe rows: every cell finished, the breakdown covers the cells' wall time
-    (the parts sum to it, within rounding) and fits inside the sweep's end-to-end time, the extrapolation
-    is the preset's N over the k settings run, and the Fig. 4.4 target is there."""
+    (the parts sum to it, within rounding) and fits inside the sweep's end-to-end time, the naive
+    extrapolation is the preset's N over the k settings run (and the estimate, when no cell ran warm),
+    and the Fig. 4.4 target is there."""
     from sweep_rows import BREAKDOWN
 
     rows = {r["group"]: r for r in data["rows"] if "preset_e2e_s" in r}
@@ -53,8 +54,10 @@ def check_recipe_sweep_rows(data, stdout):
         assert 0 < r["cells_wall_s"] <= r["e2e_s"]
         assert r["cells_train_s"] > 0 and r["cells_evaluate_s"] > 0 and r["cells_attacks_s"] > 0
         assert r["extrapolation"] == r["settings_total"] / r["settings"]
-        assert abs(r["preset_e2e_s"] - r["e2e_s"] * r["extrapolation"]) < 1e-6
-        assert f"{r['settings']} of {r['settings_total']} settings, extrapolated" in r["grid"]
+        assert abs(r["preset_e2e_naive_s"] - r["e2e_s"] * r["extrapolation"]) < 1e-6
+        assert f"{r['settings']} of {r['settings_total']} settings, {r['estimate']}" == r["grid"]
+        if "preset_compile_s" not in r:  # every cell compiled (one level per protocol): nothing warm, ×N/k
+            assert abs(r["preset_e2e_s"] - r["preset_e2e_naive_s"]) < 1e-6
     assert rows["sweep Fig. 4.4 MNIST-MLP"]["settings_total"] == 6  # the smoke preset: 3 setups × 2 levels
     assert any(t["target"].startswith("Fig. 4.4 preset ≤ 5 min") for t in data["targets"])
     assert "| sweep | grid | cells |" in stdout and "attacks s" in stdout
@@ -80,3 +83,34 @@ def test_cnn_section_quick_has_every_system_a_work_model_and_its_targets(tmp_pat
     names = [t["target"] for t in data["targets"]]
     assert sum("vs TFF engine, cnn-small" in t for t in names) == 2
     assert sum("/ Keras fit B=32, cnn-small" in t for t in names) == 4
+
+
+def test_preset_estimate_pays_compilation_once_per_structure_and_setup_once():
+    """Written out by hand: two protocols, each a compiling cell (compile 5 s) and a warm one (first call
+    1 s); the first cell also loaded the data (setup 3 s, the others 1 s). The preset: 3 cells of "a"
+    (two structures) and 2 of "b" (one). Deliberate errors tried: paying each cell's compilation in
+    every preset cell (the naive ×N/k), or forgetting the first cell's setup, each change the result."""
+    from types import SimpleNamespace
+
+    from sweep_rows import preset_estimate
+
+    cells = [{"protocol": "a", "compile": 5.0, "setup": 3.0, "wall": 12.0, "compiled": 1},
+             {"protocol": "a", "compile": 1.0, "setup": 1.0, "wall": 6.0, "compiled": 0},
+             {"protocol": "b", "compile": 5.0, "setup": 1.0, "wall": 10.0, "compiled": 1},
+             {"protocol": "b", "compile": 1.0, "setup": 1.0, "wall": 5.0, "compiled": 0}]
+
+    def cfg(protocol, level, dist="uniform"):
+        return SimpleNamespace(training=SimpleNamespace(protocol=protocol),
+                               noise={"weights": SimpleNamespace(level=level, distribution=dist)})
+    import sweep_rows
+
+    preset = [cfg("a", 0.0), cfg("a", 0.1), cfg("a", 0.2), cfg("b", 0.1), cfg("b", 0.3)]
+    assert len({sweep_rows.structure(c) for c in preset}) == 3
+    est = preset_estimate(cells, outside_s=0.4, preset_cells=preset)
+    # warm walls: a: (12 - 4 - 2, 6) -> mean 6; b: (10 - 4, 5) -> mean 5.5; compile extra 4 s per structure
+    want = 3 * 6.0 + 2 * 5.5 + 3 * 4.0 + 2.0 + 0.4 * 5 / 4
+    assert abs(est["preset_e2e_s"] - want) < 1e-9, est
+    assert est["preset_structures"] == 3 and est["warm_first_call_s"] == 1.0
+    assert abs(est["preset_e2e_s"] - (sum(c["wall"] for c in cells) + 0.4) * 5 / 4) > 1.0  # not the naive one
+    only_compiling = preset_estimate([cells[0], cells[2]], 0.4, preset)
+    assert only_compiling["estimate"] == "×5/2"

@@ -178,3 +178,30 @@ def test_a_registered_engine_runs_a_sweep_through_the_runner(tmp_path, fake_engi
     again = []
     run_sweep(base, again.append)  # finished: resumes nothing
     assert not any(e["event"] == "cell_started" for e in again)
+
+
+def test_a_cell_starts_with_the_last_checkpoint_cost_of_its_shape(tmp_path, fake_engine, monkeypatch):
+    """The first cell of a shape checkpoints once its first chunk ends (its cost is unknown); a later cell
+    of the same shape starts with that cost, so it waits until 1/CHECKPOINT_SHARE times it has passed: a
+    fast cell writes none. A deliberate error tried: starting every cell at cost 0 fails here."""
+    import time as _time
+
+    from tffnoise.config import load_dict
+    from tffnoise.runner import cell
+    from tffnoise.runner.sweep import run_sweep
+
+    writes = []
+
+    def slow_save(store, run_id, state):  # a checkpoint that costs 0.2 s: later cells wait 2 s
+        writes.append(run_id)
+        _time.sleep(0.2)
+
+    monkeypatch.setattr(cell, "save_checkpoint", slow_save)
+    monkeypatch.setattr(cell, "CHECKPOINT_EVERY_S", 1e-9)
+    monkeypatch.setattr(cell, "_LAST_COST", {})
+    base = load_dict(QUICK, [("engine", "numpy-const"), ("out", str(tmp_path / "s")), ("experiment.repeats", 2)], "smoke")
+    cells = []
+    run_sweep(base, lambda e: cells.append(e["runs"]) if e["event"] == "cell_started" else None)
+    assert len(cells) == 2
+    assert set(writes) == set(cells[0])  # the first cell: one checkpoint per run, after its first round
+    assert len(cell._LAST_COST) == 1 and next(iter(cell._LAST_COST.values())) >= 0.2

@@ -62,8 +62,8 @@ class Group:
         self.K = self.R * M
         rows = list(range(r0, r1)) + [r1 - 1] * (size - (r1 - r0))
 
-        def stacked(a):
-            a = a[rows]
+        def stacked(a):  # a slice (a view) unless padded: tf.constant then makes the one copy
+            a = a[r0:r1] if size == r1 - r0 else a[rows]
             return a.reshape((self.K,) + a.shape[2:])
 
         self.data = {"x": tf.constant(stacked(p.x_clients)), "y": tf.constant(stacked(p.y_clients)),

@@ -225,6 +225,8 @@ class Store:
         return rows, (history_problem(rows, bad, row) if row is not None else None)
 
     def truncate_metrics(self, run_id: str, last_round: int) -> None:
+        if not (self.run_dir(run_id) / "metrics.jsonl").exists():
+            return  # a run starting fresh: nothing to cut (and no fsync'd empty file per run)
         keep = [r for r in self.read_metrics(run_id) if r.get("round", 0) <= last_round]
         write_text(self.run_dir(run_id) / "metrics.jsonl", "".join(dumps_line(r) + "\n" for r in keep))
 
