@@ -52,30 +52,34 @@ def structure(cfg) -> tuple:
 
 
 def preset_estimate(cells: list[dict], outside_s: float, preset_cells: list) -> dict:
-    """The whole preset's time from the cells run. A cell that compiled a program (`compiled` > 0) pays
-    `compile` − the first call of a warm cell (`warm_first`, the median `compile` of cells that compiled
-    nothing); the first cell also loads the data and builds the initial weights (`setup` − the median
-    setup of the others). Those are paid once per structure (`structure`) and once per process; every
-    other second of a cell is paid by each of the preset's cells of its protocol (its protocol's mean).
-    Time outside cells (planning, the store) is scaled by the cell count. Falls back to ×N/k when no
-    measured cell was warm (nothing to subtract)."""
-    warm = [c["compile"] for c in cells if not c["compiled"]]
+    """The whole preset's time from the cells run. A warm cell (it compiled no program: `compiled` 0)
+    is what each further cell of its protocol costs. A cell that compiled is paid once, as measured: its
+    excess over its protocol's warm cell holds its structure's compilation and what a process or a
+    protocol pays once (data loading, the first evaluation's compile, imports on first use, the first
+    checkpoint of a cell shape). Each of the preset's structures (`structure`) not among the measured
+    ones adds one more compilation: the mean of `compile` − the warm cells' first call (`warm_first`).
+    Time outside cells (planning, the store) is scaled by the cell count. Falls back to ×N/k when a
+    protocol has no warm cell (every cell compiled: nothing to tell compilation from work)."""
     k, n = len(cells), len(preset_cells)
-    if not warm or k < 2:
+    warm: dict = {}
+    for c in cells:
+        if not c["compiled"]:
+            warm.setdefault(c["protocol"], []).append(c["wall"])
+    protocols = {cfg.training.protocol for cfg in preset_cells}
+    if not protocols <= set(warm):
         return {"preset_e2e_s": (sum(c["wall"] for c in cells) + outside_s) * n / k, "estimate": f"×{n}/{k}"}
-    warm_first = float(np.median(warm))
-    setup_extra = max(0.0, cells[0]["setup"] - float(np.median([c["setup"] for c in cells[1:]])))
-    extras = [max(0.0, c["compile"] - warm_first) for c in cells if c["compiled"]]
-    per_proto: dict = {}
-    for i, c in enumerate(cells):
-        w = c["wall"] - (max(0.0, c["compile"] - warm_first) if c["compiled"] else 0.0) - (setup_extra if i == 0 else 0.0)
-        per_proto.setdefault(c["protocol"], []).append(w)
+    warm_wall = {p: float(np.mean(w)) for p, w in warm.items()}
+    warm_first = float(np.median([c["compile"] for c in cells if not c["compiled"]]))
+    compiling = [c for c in cells if c["compiled"]]
+    once_s = sum(max(0.0, c["wall"] - warm_wall[c["protocol"]]) for c in compiling)
+    per_structure = float(np.mean([max(0.0, c["compile"] - warm_first) for c in compiling])) if compiling else 0.0
     structures = {structure(cfg) for cfg in preset_cells}
-    cells_s = sum(float(np.mean(per_proto[cfg.training.protocol])) for cfg in preset_cells)
-    compile_s = len(structures) * float(np.mean(extras)) if extras else 0.0
-    return {"preset_e2e_s": cells_s + compile_s + setup_extra + outside_s * n / k,
-            "preset_compile_s": compile_s, "preset_structures": len(structures), "warm_first_call_s": warm_first,
-            "estimate": f"{n} cells at their protocol's warm cell time + {len(structures)} compilations"}
+    more = max(0, len(structures) - len(compiling))
+    cells_s = sum(warm_wall[cfg.training.protocol] for cfg in preset_cells)
+    return {"preset_e2e_s": cells_s + once_s + more * per_structure + outside_s * n / k,
+            "preset_once_s": once_s, "preset_more_compile_s": more * per_structure, "preset_structures": len(structures),
+            "warm_first_call_s": warm_first, "warm_cell_s": warm_wall,
+            "estimate": f"{n} cells at their protocol's warm cell + {len(compiling)} measured and {more} more compilations"}
 
 
 def run_recipe_sweep(key: str, preset: str, grid: dict | None) -> dict:
@@ -97,18 +101,16 @@ def run_recipe_sweep(key: str, preset: str, grid: dict | None) -> dict:
         parts = dict.fromkeys(BREAKDOWN + ("wall",), 0.0)
         compiles: list = []
         per_cell: list = []
-        programs = [0]
+        seen = set(round_program._COMPILED)  # a cell's programs are built in its setup, before cell_started
 
         def emit(e):
-            if e["event"] == "cell_started":
-                programs[0] = len(round_program._COMPILED)
             if e["event"] == "cell_finished":
                 t = e["timings_s"]
                 for k in parts:
                     parts[k] += t[k]
                 compiles.append(t["compile"])
-                per_cell.append({"protocol": protocol[e["runs"][0]], "compile": t["compile"], "setup": t["setup"],
-                                 "wall": t["wall"], "compiled": len(round_program._COMPILED) - programs[0]})
+                per_cell.append({"protocol": protocol[e["runs"][0]], **t, "compiled": len(set(round_program._COMPILED) - seen)})
+                seen.update(round_program._COMPILED)
         with common.measured(res):
             out = run_sweep(base, emit)
         res["status"] = out["status"]

@@ -86,15 +86,17 @@ def test_cnn_section_quick_has_every_system_a_work_model_and_its_targets(tmp_pat
 
 
 def test_preset_estimate_pays_compilation_once_per_structure_and_setup_once():
-    """Written out by hand: two protocols, each a compiling cell (compile 5 s) and a warm one (first call
-    1 s); the first cell also loaded the data (setup 3 s, the others 1 s). The preset: 3 cells of "a"
-    (two structures) and 2 of "b" (one). Deliberate errors tried: paying each cell's compilation in
-    every preset cell (the naive ×N/k), or forgetting the first cell's setup, each change the result."""
+    """Written out by hand: two protocols, each a compiling cell and a warm one (first call 1 s, the
+    compiling cells' compile 5 s); the first cell also paid the process's one-offs. The preset: 3 cells of
+    "a" (two structures) and 2 of "b" (one): three structures, two measured. Deliberate errors tried:
+    the naive ×N/k (each cell's compilation in every preset cell), averaging the compiling cell into the
+    protocol's per-cell cost, or dropping the unmeasured structure: each changes the result."""
     from types import SimpleNamespace
 
+    import sweep_rows
     from sweep_rows import preset_estimate
 
-    cells = [{"protocol": "a", "compile": 5.0, "setup": 3.0, "wall": 12.0, "compiled": 1},
+    cells = [{"protocol": "a", "compile": 5.0, "setup": 3.0, "wall": 14.0, "compiled": 2},
              {"protocol": "a", "compile": 1.0, "setup": 1.0, "wall": 6.0, "compiled": 0},
              {"protocol": "b", "compile": 5.0, "setup": 1.0, "wall": 10.0, "compiled": 1},
              {"protocol": "b", "compile": 1.0, "setup": 1.0, "wall": 5.0, "compiled": 0}]
@@ -102,15 +104,12 @@ def test_preset_estimate_pays_compilation_once_per_structure_and_setup_once():
     def cfg(protocol, level, dist="uniform"):
         return SimpleNamespace(training=SimpleNamespace(protocol=protocol),
                                noise={"weights": SimpleNamespace(level=level, distribution=dist)})
-    import sweep_rows
-
     preset = [cfg("a", 0.0), cfg("a", 0.1), cfg("a", 0.2), cfg("b", 0.1), cfg("b", 0.3)]
     assert len({sweep_rows.structure(c) for c in preset}) == 3
     est = preset_estimate(cells, outside_s=0.4, preset_cells=preset)
-    # warm walls: a: (12 - 4 - 2, 6) -> mean 6; b: (10 - 4, 5) -> mean 5.5; compile extra 4 s per structure
-    want = 3 * 6.0 + 2 * 5.5 + 3 * 4.0 + 2.0 + 0.4 * 5 / 4
+    # warm cells: a 6 s, b 5 s; paid once: (14 - 6) + (10 - 5); one more structure: 5 - 1 = 4 s
+    want = 3 * 6.0 + 2 * 5.0 + 8.0 + 5.0 + 4.0 + 0.4 * 5 / 4
     assert abs(est["preset_e2e_s"] - want) < 1e-9, est
     assert est["preset_structures"] == 3 and est["warm_first_call_s"] == 1.0
     assert abs(est["preset_e2e_s"] - (sum(c["wall"] for c in cells) + 0.4) * 5 / 4) > 1.0  # not the naive one
-    only_compiling = preset_estimate([cells[0], cells[2]], 0.4, preset)
-    assert only_compiling["estimate"] == "×5/2"
+    assert preset_estimate([cells[0], cells[2]], 0.4, preset)["estimate"] == "×5/2"  # no warm cell
