@@ -33,7 +33,7 @@ def standard(distribution: str, key, shape):
     elif distribution in ("gaussian", "gaussian-matched"):
         u1 = rng.uniform01(key, n)
         u2 = rng.uniform01(key, n, offset=n)
-        flat = tf.sqrt(-2.0 * tf.math.log(u1)) * tf.cos(2.0 * math.pi * u2)
+        flat = tf.sqrt(-2.0 * tf.math.log(u1)) * cos_2pi(u2)
         if distribution == "gaussian-matched":
             flat = flat / math.sqrt(12.0)
     elif distribution == "laplace":
@@ -42,6 +42,26 @@ def standard(distribution: str, key, shape):
     else:
         raise ValueError(f"unknown distribution {distribution!r}; expected one of {', '.join(NAMES)}")
     return tf.reshape(flat, out_shape)
+
+
+# cos x = Σ (−1)^k x^2k / (2k)!, k ≤ 6: on |x| ≤ π/2 the first term left out (x¹⁴/14!) is below 6.5e-9,
+# a tenth of float32's resolution at 1 (6e-8), so the error is float32 rounding in the sum.
+_COS_TAYLOR = [(-1) ** k / math.factorial(2 * k) for k in range(7)]
+
+
+def cos_2pi(u):
+    """cos(2πu) in float32 by symmetry and a polynomial: XLA on a CPU calls a scalar cos per element
+    (6 ns; the rest of a Gaussian draw took 5), this vectorizes. Within 3e-7 of the exact value for
+    every u (tests/noise). cos(2πu) is even and 1-periodic, and cos(2π(½ − w)) = −cos(2πw), so
+    w = |u − round(u)| folded into [0, ¼] covers every u."""
+    w = tf.abs(u - tf.round(u))   # [0, ½], exact in float32
+    flip = w > 0.25
+    w = tf.where(flip, 0.5 - w, w)
+    x2 = tf.square((2.0 * math.pi) * w)
+    p = tf.constant(_COS_TAYLOR[-1], tf.float32)
+    for c in reversed(_COS_TAYLOR[:-1]):
+        p = p * x2 + c
+    return tf.where(flip, -p, p)
 
 
 def sample(distribution: str, key, shape, level):

@@ -72,20 +72,26 @@ def _tpr_at(m: np.ndarray, n_desc: np.ndarray, fpr: float) -> float:
     return float(np.mean(m > n_desc[k]))
 
 
-def _replicates(m: np.ndarray, n: np.ndarray, draws: list, targets: list) -> dict:
-    """`auc` and `_tpr_at` of each resample (member draw, non-member draw), from how often it draws each
-    score: with the scores sorted once, a resample's AUC is Σ_i c_i·(2·below_i + ties_i) / (2·|m|·|n|)
-    (c_i: member i's count, below_i / ties_i: the resample's non-members under / equal to it), and its
-    (k+1)-th highest non-member is where the non-members' counts, summed from the top, pass k. The sums
-    are integers, so every value equals the replicate-by-replicate one exactly (tests/privacy)."""
+def _sorted(m: np.ndarray, n: np.ndarray) -> tuple:
+    """What every block of replicates reads: the sorted scores, each score's sorted position, and each
+    member's range of equal non-members (sorted once per `summarize`, not once per block)."""
     om, on = np.argsort(m, kind="stable"), np.argsort(n, kind="stable")
     ms, ns = m[om], n[on]
     rank_m, rank_n = np.empty(len(m), np.int64), np.empty(len(n), np.int64)
     rank_m[om], rank_n[on] = np.arange(len(m)), np.arange(len(n))
+    return ms, ns, rank_m, rank_n, np.searchsorted(ns, ms, "left"), np.searchsorted(ns, ms, "right")
+
+
+def _replicates(m: np.ndarray, n: np.ndarray, draws: list, targets: list, prep: tuple) -> dict:
+    """`auc` and `_tpr_at` of each resample (member draw, non-member draw), from how often it draws each
+    score: with the scores sorted once (`_sorted`), a resample's AUC is Σ_i c_i·(2·below_i + ties_i) /
+    (2·|m|·|n|) (c_i: member i's count, below_i / ties_i: the resample's non-members under / equal to it),
+    and its (k+1)-th highest non-member is where the non-members' counts, summed from the top, pass k.
+    The sums are integers, so every value equals the replicate-by-replicate one exactly (tests/privacy)."""
+    ms, ns, rank_m, rank_n, lo, hi = prep
     cm = np.stack([np.bincount(rank_m[i], minlength=len(m)) for i, _ in draws])      # [B, |m|]
     cn = np.stack([np.bincount(rank_n[j], minlength=len(n)) for _, j in draws])      # [B, |n|]
     below = np.concatenate([np.zeros((len(draws), 1), np.int64), np.cumsum(cn, axis=1)], axis=1)  # [B, |n|+1]
-    lo, hi = np.searchsorted(ns, ms, "left"), np.searchsorted(ns, ms, "right")
     twice = (cm * (below[:, lo] + below[:, hi])).sum(1)  # Σ c_i (2·below_i + ties_i)
     out = {"auc": [float(v) for v in twice / (2 * len(m) * len(n))]}
     above_m = np.concatenate([np.zeros((len(draws), 1), np.int64), np.cumsum(cm, axis=1)], axis=1)
@@ -122,8 +128,9 @@ def summarize(member_scores, nonmember_scores, *, seed: int = 0, bootstrap: int 
     draws = [(rng.integers(0, len(m), len(m)), rng.integers(0, len(n), len(n))) for _ in range(bootstrap)]
     boot = {"auc": [], **{f: [] for f in targets}}
     block = max(1, BLOCK_SCORES // (len(m) + len(n)))
+    prep = _sorted(m, n)
     for b0 in range(0, bootstrap, block):
-        for key, values in _replicates(m, n, draws[b0:b0 + block], targets).items():
+        for key, values in _replicates(m, n, draws[b0:b0 + block], targets, prep).items():
             boot[key].extend(values)
     floor = 1.0 / len(m)
     out = {"auc": auc(m, n), "auc_ci": _interval(np.array(boot["auc"])),
