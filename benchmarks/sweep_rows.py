@@ -102,8 +102,7 @@ def run_recipe_sweep(key: str, preset: str, grid: dict | None) -> dict:
         res: dict = {"system": f"{name} preset {preset} (runner)", "settings": len(cells), "settings_total": whole,
                      "runs": len(specs)}
         parts = dict.fromkeys(BREAKDOWN + ("wall",), 0.0)
-        compiles: list = []
-        per_cell: list = []
+        per_cell: list = []  # each cell's timings_s, its protocol and how many programs it compiled
         seen = set(round_program._COMPILED)  # a cell's programs are built in its setup, before cell_started
 
         def emit(e):
@@ -111,7 +110,6 @@ def run_recipe_sweep(key: str, preset: str, grid: dict | None) -> dict:
                 t = e["timings_s"]
                 for k in parts:
                     parts[k] += t[k]
-                compiles.append(t["compile"])
                 per_cell.append({"protocol": protocol[e["runs"][0]], **t, "compiled": len(set(round_program._COMPILED) - seen)})
                 seen.update(round_program._COMPILED)
         with common.measured(res):
@@ -119,8 +117,7 @@ def run_recipe_sweep(key: str, preset: str, grid: dict | None) -> dict:
         res["status"] = out["status"]
     cfg = specs[0].config
     res.update({f"cells_{k}_s": round(v, 2) for k, v in parts.items()})  # not train_s: measured() owns it
-    res["cells"] = len(compiles)
-    res["compile_s_per_cell"] = compiles
+    res["cells"] = len(per_cell)
     res["per_cell"] = per_cell
     res["extrapolation"] = whole / len(cells)
     res["preset_e2e_naive_s"] = res["e2e_s"] * res["extrapolation"]

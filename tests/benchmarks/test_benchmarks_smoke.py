@@ -40,8 +40,8 @@ def test_benchmark_quick_runs_and_writes_json(tmp_path):
 def check_recipe_sweep_rows(data, stdout):
     """Fig. 4.4 and Fig. 4.3 recipe rows: every cell finished, the breakdown covers the cells' wall time
     (the parts sum to it, within rounding) and fits inside the sweep's end-to-end time, the naive
-    extrapolation is the preset's N over the k settings run (and the estimate, when no cell ran warm),
-    and the Fig. 4.4 target is there."""
+    extrapolation is the preset's N over the k settings run (and so is the estimate: at --quick sizes no
+    cell runs warm), and the Fig. 4.4 target is there."""
     from sweep_rows import BREAKDOWN
 
     rows = {r["group"]: r for r in data["rows"] if "preset_e2e_s" in r}
@@ -56,8 +56,9 @@ def check_recipe_sweep_rows(data, stdout):
         assert r["extrapolation"] == r["settings_total"] / r["settings"]
         assert abs(r["preset_e2e_naive_s"] - r["e2e_s"] * r["extrapolation"]) < 1e-6
         assert f"{r['settings']} of {r['settings_total']} settings, {r['estimate']}" == r["grid"]
-        if "preset_compile_s" not in r:  # every cell compiled (one level per protocol): nothing warm, ×N/k
-            assert abs(r["preset_e2e_s"] - r["preset_e2e_naive_s"]) < 1e-6
+        # --quick runs one level per protocol: every cell compiles, nothing is warm, so the estimate is ×N/k
+        assert r["estimate"] == f"×{r['settings_total']}/{r['settings']}" and "preset_once_s" not in r
+        assert abs(r["preset_e2e_s"] - r["preset_e2e_naive_s"]) < 1e-6
     assert rows["sweep Fig. 4.4 MNIST-MLP"]["settings_total"] == 6  # the smoke preset: 3 setups × 2 levels
     assert any(t["target"].startswith("Fig. 4.4 preset ≤ 5 min") for t in data["targets"])
     assert "| sweep | grid | cells |" in stdout and "attacks s" in stdout

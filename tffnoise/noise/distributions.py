@@ -52,8 +52,9 @@ _COS_TAYLOR = [(-1) ** k / math.factorial(2 * k) for k in range(7)]
 def cos_2pi(u):
     """cos(2πu) in float32 by symmetry and a polynomial: XLA on a CPU calls a scalar cos per element
     (6 ns; the rest of a Gaussian draw took 5), this vectorizes. Within 3e-7 of the exact value
-    (tests/noise checks the uniforms near every fold and a dense sweep between them). cos(2πu) is even and 1-periodic, and cos(2π(½ − w)) = −cos(2πw), so
-    w = |u − round(u)| folded into [0, ¼] covers every u."""
+    (tests/noise checks the uniforms near every fold and a dense sweep between them). cos(2πu) is even
+    and 1-periodic, and cos(2π(½ − w)) = −cos(2πw), so w = |u − round(u)| folded into [0, ¼] covers
+    every u."""
     w = tf.abs(u - tf.round(u))   # [0, ½], exact in float32
     flip = w > 0.25
     w = tf.where(flip, 0.5 - w, w)
