@@ -103,15 +103,15 @@ def run_recipe_sweep(key: str, preset: str, grid: dict | None) -> dict:
                      "runs": len(specs)}
         parts = dict.fromkeys(BREAKDOWN + ("wall",), 0.0)
         per_cell: list = []  # each cell's timings_s, its protocol and how many programs it compiled
-        seen = set(round_program._COMPILED)  # a cell's programs are built in its setup, before cell_started
+        seen = set(round_program.compiled_keys())  # a cell's programs are built in its setup, before cell_started
 
         def emit(e):
             if e["event"] == "cell_finished":
                 t = e["timings_s"]
                 for k in parts:
                     parts[k] += t[k]
-                per_cell.append({"protocol": protocol[e["runs"][0]], **t, "compiled": len(set(round_program._COMPILED) - seen)})
-                seen.update(round_program._COMPILED)
+                per_cell.append({"protocol": protocol[e["runs"][0]], **t, "compiled": len(round_program.compiled_keys() - seen)})
+                seen.update(round_program.compiled_keys())
         with common.measured(res):
             out = run_sweep(base, emit)
         res["status"] = out["status"]

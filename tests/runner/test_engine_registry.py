@@ -205,3 +205,23 @@ def test_a_cell_starts_with_the_last_checkpoint_cost_of_its_shape(tmp_path, fake
     assert len(cells) == 2
     assert set(writes) == set(cells[0])  # the first cell: one checkpoint per run, after its first round
     assert len(cell._LAST_COST) == 1 and next(iter(cell._LAST_COST.values())) >= 0.2
+
+
+def test_no_checkpoint_is_written_after_the_last_round(tmp_path, fake_engine, monkeypatch):
+    """With a checkpoint due every round (interval 0, one round per chunk), a run writes one after each
+    round but the last: its summary follows at once, and a stop before it resumes from the one before.
+    A deliberate error tried: `t <= problem.rounds` in the cell's checkpoint test fails here."""
+    from tffnoise.config import load_dict
+    from tffnoise.runner import cell
+    from tffnoise.runner.sweep import run_sweep
+
+    saved = []
+    monkeypatch.setattr(cell, "save_checkpoint", lambda store, run_id, st: saved.append((run_id, int(st["round"]))))
+    monkeypatch.setattr(cell, "CHECKPOINT_EVERY_S", 0.0)
+    monkeypatch.setattr(cell, "CHUNK_S", 0.0)
+    base = load_dict(QUICK, [("engine", "numpy-const"), ("out", str(tmp_path / "s")), ("experiment.repeats", 2)], "smoke")
+    runs = []
+    run_sweep(base, lambda e: runs.extend(e["runs"]) if e["event"] == "cell_started" else None)
+    rounds = base["training"]["rounds"]
+    assert rounds >= 2 and len(runs) == 4
+    assert sorted(saved) == sorted((r, t) for r in runs for t in range(1, rounds))

@@ -64,6 +64,12 @@ def _cached(key, build):
     return _COMPILED[key]
 
 
+def compiled_keys() -> frozenset:
+    """The keys of the programs built so far in this process: the sweep benchmark counts, per cell, the
+    programs it added, to charge compilation once per program structure."""
+    return frozenset(_COMPILED)
+
+
 def _graph_runtime_options() -> None:
     """Grappler's arithmetic optimizer rewrites sums inside the round's nested while loops (rounds, steps)
     into temporary variables that collide across iterations: a graph-runtime fedavg round of cnn-small on
