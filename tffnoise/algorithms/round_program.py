@@ -115,17 +115,42 @@ def compiled_round(p, plan, R: int, dp_sgd=None, dp_fedavg=None):
                                                           jit_compile=xla, autograph=False))
 
 
+# Evaluation of a wide model (at least this many weights a model) runs in the graph runtime, one model
+# after another: each layer is then one ordinary matmul of the whole chunk on TensorFlow's pool of all
+# cores, where XLA ran the thread group's models as single-threaded Eigen calls. Measured on the MNIST MLP
+# (784-512-512-10, 10 models x 10,000 test images, quiet, in one process): XLA in two groups 79 GFLOP/s,
+# graph runtime model by model 124 (1.57x; 85% of the machine's matmul limit), the graph runtime's
+# einsum and batched matmul 83 (docs/performance.md). Small models (SUSY, 2.7k weights) keep XLA: per-op
+# overhead would dominate them; so does every plan on a GPU.
+EVAL_GRAPH_WEIGHTS = 2**16
+
+
+def eval_uses_xla(plan, model_weights: int) -> bool:
+    """Whether this plan's evaluation is XLA-compiled: as its rounds (uses_xla), except wide models on a
+    CPU (EVAL_GRAPH_WEIGHTS). FORCE_XLA (the GPU's path, tested on a CPU) keeps XLA."""
+    if not uses_xla(plan):
+        return False
+    if FORCE_XLA is not None or devices.on_gpu():
+        return True
+    return model_weights < EVAL_GRAPH_WEIGHTS
+
+
 def compiled_eval(p, plan):
     """The traced evaluation of one chunk, shared by every engine with the same model, loss and targets
     (evaluation runs without noise, so noise levels do not matter here)."""
     key = EvalKey(tuple(plan), p.loss_kind, p.regression)
-    xla = uses_xla(plan)
+    weights = sum(int(np.prod(np.shape(w)[1:])) for w in p.init_weights)
+    xla = eval_uses_xla(plan, weights)
     if not xla:
         _graph_runtime_options()
 
     def build():
         def chunk(params, x, y, valid):
-            out = forward_shared(key.plan, params, x)
+            if xla:
+                out = forward_shared(key.plan, params, x)
+            else:  # model by model (EVAL_GRAPH_WEIGHTS); the K models' outputs [K, B, out] as before
+                out = tf.concat([forward_shared(key.plan, [w[k:k + 1] for w in params], x)
+                                 for k in range(params[0].shape[0])], 0)
             pe = tf.where(valid, losses.per_example(key.loss_kind, out, y), 0.0)
             corr = tf.where(valid, losses.correct(out, y, key.regression), 0.0)
             return tf.reduce_sum(pe, -1), tf.reduce_sum(corr, -1)
