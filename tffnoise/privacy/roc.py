@@ -82,6 +82,14 @@ def _sorted(m: np.ndarray, n: np.ndarray) -> tuple:
     return ms, ns, rank_m, rank_n, np.searchsorted(ns, ms, "left"), np.searchsorted(ns, ms, "right")
 
 
+def _counts(rank: np.ndarray, draws: list) -> np.ndarray:
+    """[B, len(rank)]: how often each replicate drew each sorted position, in one bincount (replicate b's
+    positions offset by b·len(rank)); one bincount per replicate took a third of `summarize`."""
+    L = len(rank)
+    idx = rank[np.stack(draws)] + (L * np.arange(len(draws)))[:, None]
+    return np.bincount(idx.ravel(), minlength=L * len(draws)).reshape(len(draws), L)
+
+
 def _replicates(m: np.ndarray, n: np.ndarray, draws: list, targets: list, prep: tuple) -> dict:
     """`auc` and `_tpr_at` of each resample (member draw, non-member draw), from how often it draws each
     score: with the scores sorted once (`_sorted`), a resample's AUC is Σ_i c_i·(2·below_i + ties_i) /
@@ -89,8 +97,8 @@ def _replicates(m: np.ndarray, n: np.ndarray, draws: list, targets: list, prep: 
     and its (k+1)-th highest non-member is where the non-members' counts, summed from the top, pass k.
     The sums are integers, so every value equals the replicate-by-replicate one exactly (tests/privacy)."""
     ms, ns, rank_m, rank_n, lo, hi = prep
-    cm = np.stack([np.bincount(rank_m[i], minlength=len(m)) for i, _ in draws])      # [B, |m|]
-    cn = np.stack([np.bincount(rank_n[j], minlength=len(n)) for _, j in draws])      # [B, |n|]
+    cm = _counts(rank_m, [i for i, _ in draws])      # [B, |m|]
+    cn = _counts(rank_n, [j for _, j in draws])      # [B, |n|]
     below = np.concatenate([np.zeros((len(draws), 1), np.int64), np.cumsum(cn, axis=1)], axis=1)  # [B, |n|+1]
     twice = (cm * (below[:, lo] + below[:, hi])).sum(1)  # Σ c_i (2·below_i + ties_i)
     out = {"auc": [float(v) for v in twice / (2 * len(m) * len(n))]}
