@@ -100,6 +100,11 @@ def learner_block(K: int, model_bytes: int, xla: bool) -> int:
     return max(d for d in range(1, min(fit, K) + 1) if K % d == 0)
 
 
+def model_weights(p) -> int:
+    """Weights of one model of the problem (its initial weights carry a leading repeat axis)."""
+    return sum(int(np.prod(np.shape(w)[1:])) for w in p.init_weights)
+
+
 def compiled_round(p, plan, R: int, dp_sgd=None, dp_fedavg=None):
     """The compiled rounds for this structure and R stacked repeats (XLA, or the graph runtime: uses_xla)."""
     key = round_key(p, plan, R, dp_sgd, dp_fedavg)
@@ -107,8 +112,7 @@ def compiled_round(p, plan, R: int, dp_sgd=None, dp_fedavg=None):
     if not xla:
         _graph_runtime_options()
     # the block follows from the key's structure (K) and the weights' shapes (the plan's)
-    model_bytes = sum(4 * int(np.prod(np.shape(w)[1:])) for w in p.init_weights)
-    block = learner_block(R * p.learners, model_bytes, xla)
+    block = learner_block(R * p.learners, 4 * model_weights(p), xla)
     # autograph off: the round is written with tf.while_loop and every hook branches on Python values
     # only, so tracing skips autograph's source conversion of the engine, mechanisms and losses.
     return _cached((key, xla, block), lambda: tf.function(_RoundProgram(key, p.mechanisms, len(p.init_weights), block),
@@ -139,8 +143,7 @@ def compiled_eval(p, plan):
     """The traced evaluation of one chunk, shared by every engine with the same model, loss and targets
     (evaluation runs without noise, so noise levels do not matter here)."""
     key = EvalKey(tuple(plan), p.loss_kind, p.regression)
-    weights = sum(int(np.prod(np.shape(w)[1:])) for w in p.init_weights)
-    xla = eval_uses_xla(plan, weights)
+    xla = eval_uses_xla(plan, model_weights(p))
     if not xla:
         _graph_runtime_options()
 
