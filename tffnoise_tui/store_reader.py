@@ -100,6 +100,8 @@ class StoreReader:
             self._store = None
 
     def rows(self) -> list[dict]:
+        if self._store is not None and self._store.snapshot:
+            self.close()  # read again: from the index once it is readable, else a fresh copy of the run folders
         try:
             store = self._open()
             if store is None:

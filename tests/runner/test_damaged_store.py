@@ -183,3 +183,59 @@ def test_run_resumes_a_store_with_every_file_damaged(tmp_path):
         np.testing.assert_allclose(got[rid]["test_accuracy"], want[rid]["test_accuracy"], atol=1e-6)
         rounds = [json.loads(x)["round"] for x in (out / "runs" / rid / "metrics.jsonl").read_text().splitlines()]
         assert rounds == [1, 2, 3]
+
+
+def _hold_lock_in_another_process(root):
+    """A live writer (another process holding the store's lock), stopped by the caller."""
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", "import sys, time; from tffnoise.runner.lock import StoreLock; "
+                          "StoreLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(120)", str(root)],
+                         stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "held"
+    return p
+
+
+def test_a_reader_that_saw_the_index_unreadable_reads_it_again_at_the_next_poll(tmp_path):
+    """A reader polling while the writer holds the store reads the run folders when the index cannot be read;
+    that snapshot must not outlive the next poll (the monitor showed no runs for a finished sweep)."""
+    root = tmp_path / "s"
+    (root / "runs").mkdir(parents=True)
+    writer = _hold_lock_in_another_process(root)
+    try:
+        (root / "index.sqlite").write_bytes(b"")  # a writer's index between sqlite's open and its CREATE TABLE
+        reader = StoreReader(root)
+        assert reader.rows() == []
+        (root / "index.sqlite").unlink()
+        make_store(root)
+        assert [r["run_id"] for r in reader.rows()] == ["run0", "run1"]
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_a_new_index_is_never_seen_without_its_table(tmp_path, monkeypatch):
+    """The writer creates index.sqlite whole (written aside, then renamed), so a reader never opens it empty."""
+    import os
+
+    seen = []
+    real_replace = os.replace
+
+    def spy(src, dst):
+        if str(dst).endswith("index.sqlite"):
+            seen.append(sqlite3.connect(src).execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall())
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    real_connect = sqlite3.connect
+
+    def no_direct_create(path, *a, **kw):
+        assert str(path) == ":memory:" or not str(path).endswith("index.sqlite") or os.path.exists(path), \
+            "index.sqlite opened before it exists: sqlite would create it without its table"
+        return real_connect(path, *a, **kw)
+
+    monkeypatch.setattr(sqlite3, "connect", no_direct_create)
+    Store(tmp_path / "s").close()
+    assert seen == [[("runs",)]]
+    assert real_connect(tmp_path / "s" / "index.sqlite").execute("SELECT count(*) FROM runs").fetchone()[0] == 0

@@ -142,6 +142,8 @@ def test_a_busy_index_keeps_the_last_rows(store_root):
     assert first
 
     class Busy:
+        snapshot = False
+
         def all(self):
             raise RuntimeError("database is locked")
 

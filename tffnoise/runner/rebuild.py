@@ -24,14 +24,7 @@ def rebuild_index(store, why: str) -> None:
         warn(f"{store.db_path}: {why}; read from the {len(rows)} run folders instead (it is rebuilt on disk "
              f"once {holder(store.root).get('pid')} stops writing)")
         return
-    tmp = store.root / f".index.rebuild-{os.getpid()}.sqlite"
-    tmp.unlink(missing_ok=True)
-    con = sqlite3.connect(tmp, isolation_level=None)
-    con.execute(f"CREATE TABLE runs ({TABLE_SQL})")
-    con.execute("BEGIN")
-    insert_rows(con, rows)
-    con.execute("COMMIT")
-    con.close()
+    tmp = index_file_aside(store.root, rows)
     kept = store.root / "index.sqlite.damaged"
     if store.db_path.exists():
         os.replace(store.db_path, kept)
@@ -42,6 +35,20 @@ def rebuild_index(store, why: str) -> None:
     os.replace(tmp, store.db_path)
     warn(f"{store.db_path}: {why}; rebuilt from the {len(rows)} run folders"
          + (f" (the old file is kept as {kept.name})" if kept.exists() else ""))
+
+
+def index_file_aside(root, rows: list[dict]):
+    """A whole index file (table and rows) written next to index.sqlite, for the caller to rename into place:
+    a reader polling the store never opens an index without its table."""
+    tmp = root / f".index.new-{os.getpid()}.sqlite"
+    tmp.unlink(missing_ok=True)
+    con = sqlite3.connect(tmp, isolation_level=None)
+    con.execute(f"CREATE TABLE runs ({TABLE_SQL})")
+    con.execute("BEGIN")
+    insert_rows(con, rows)
+    con.execute("COMMIT")
+    con.close()
+    return tmp
 
 
 def scan_runs(store) -> list[dict]:

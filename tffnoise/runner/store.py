@@ -111,8 +111,10 @@ class Store:
         self.db_path = self.root / "index.sqlite"
         self._con = None
         self._memory = False  # a rebuilt index this reader could not write back (a live writer holds the store)
-        from tffnoise.runner.rebuild import rebuild_index
+        from tffnoise.runner.rebuild import index_file_aside, rebuild_index
 
+        if create and not self.db_path.exists():
+            os.replace(index_file_aside(self.root, []), self.db_path)
         try:
             if create:
                 with self.tx() as con:
@@ -125,6 +127,12 @@ class Store:
         if n == 0 and any((self.root / "runs").glob("*/run.json")):
             self.close()
             rebuild_index(self, "empty although run folders exist")
+
+    @property
+    def snapshot(self) -> bool:
+        """A copy of the run folders in memory, read because the index could not be while a writer held the
+        store: it does not follow that writer, so a poller opens the store again."""
+        return self._memory
 
     def connect(self) -> sqlite3.Connection:
         if self._con is None:
