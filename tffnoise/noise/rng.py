@@ -8,9 +8,8 @@ any leading axes and gives bit-identical draws in both engines. The mixer is Wel
 TensorFlow runs it in uint32, whose products wrap mod 2**32 as the hash wants; NumPy runs it in int64
 with masks (multipliers are below 2**31, so products of 32-bit values fit). The two give the same
 integers (tests/noise/test_rng_uint32.py). The uint32 form is what the draws cost: the int64 one masked
-every product, and x86 without AVX-512 has no vector 64-bit multiply. Measured for 20M uniforms on this
-CPU (benchmarks: none; tests/noise pins the values): 2.3x faster in the graph runtime (the TFF engine,
-CNNs on a CPU), 1.2x under XLA.
+every product, and x86 without AVX-512 has no vector 64-bit multiply: 20M uniforms 2.3x faster in the
+graph runtime (the TFF engine, CNNs on a CPU), 1.2x under XLA (docs/performance.md, "Fourth pass").
 """
 from __future__ import annotations
 
@@ -27,28 +26,12 @@ _GOLDEN = 0x9E3779B9
 from tffnoise.noise.streams import STREAMS  # noqa: E402,F401
 
 
-class _Ops:
-    """The three integer ops the NumPy hash needs (int64 arrays, products masked to 32 bits)."""
-
-    def __init__(self, xor, shift, mask, cast):
-        self.xor, self.shift, self.mask, self.cast = xor, shift, mask, cast
-
-
-_NP = _Ops(np.bitwise_xor, np.right_shift, np.bitwise_and, lambda v: np.asarray(v, np.int64))
-
-
-def _mix(x, ops: _Ops = _NP):
-    x = ops.xor(x, ops.shift(x, 16))
-    x = ops.mask(x * _C1, M32)
-    x = ops.xor(x, ops.shift(x, 15))
-    x = ops.mask(x * _C2, M32)
-    return ops.xor(x, ops.shift(x, 15))
-
-
-def _fold(key, value, ops: _Ops = _NP):
-    key = ops.mask(ops.cast(key), M32)
-    value = ops.mask(ops.cast(value) + _GOLDEN, M32)
-    return _mix(ops.xor(key, _mix(value, ops)), ops)
+def _mix_np(x: np.ndarray) -> np.ndarray:
+    x = x ^ (x >> 16)
+    x = (x * _C1) & M32
+    x = x ^ (x >> 15)
+    x = (x * _C2) & M32
+    return x ^ (x >> 15)
 
 
 _U = tf.uint32
@@ -85,7 +68,9 @@ def fold(key, value):
 
 def fold_np(key, value) -> np.ndarray:
     """`fold` on NumPy int64 values (the same hash, run by NumPy): keys made before any tensor exists."""
-    return _fold(key, value, _NP)
+    key = np.asarray(key, np.int64) & M32
+    value = (np.asarray(value, np.int64) + _GOLDEN) & M32
+    return _mix_np(key ^ _mix_np(value))
 
 
 def run_key(seed: int, repeat: int) -> int:
